@@ -1,0 +1,41 @@
+//! SQLite backend: the embedded default, one database file on local disk.
+//!
+//! Tables (see `migrations/sqlite/`): `totp_configurations` with a `UNIQUE` username in the
+//! default `BINARY` collation, `totpstore_metadata` for the encryption check value, and
+//! `totpstore_migrations` for the schema history. The database file is created with mode 0600.
+//!
+//! Concurrent processes are serialised by SQLite's file lock; a writer waits up to the busy
+//! timeout (10 s) for another to finish.
+
+mod config;
+mod error;
+mod store;
+
+pub use config::{OPTIONS, SECTION};
+pub use store::SqliteStore;
+
+use crate::registry::{BackendDescriptor, BackendOptions, ConnectFuture};
+
+/// Registry name.
+pub const NAME: &str = "sqlite";
+
+/// The constructor registered for this backend.
+pub const DESCRIPTOR_CONNECT: fn(BackendOptions) -> ConnectFuture = connect;
+
+fn connect(options: BackendOptions) -> ConnectFuture {
+    Box::pin(async move {
+        let store = SqliteStore::connect(&options).await?;
+        Ok(Box::new(store) as Box<dyn crate::TotpStore>)
+    })
+}
+
+inventory::submit! {
+    BackendDescriptor {
+        name: NAME,
+        section: SECTION,
+        flag_prefix: "sqlite",
+        summary: "SQLite database file (embedded, no server)",
+        options: OPTIONS,
+        connect: DESCRIPTOR_CONNECT,
+    }
+}

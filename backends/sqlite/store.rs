@@ -1,0 +1,300 @@
+//! [`TotpStore`] on SQLite through `sqlx`.
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions, SqliteRow};
+use sqlx::Row;
+
+use crate::model::{Algorithm, SaveMode, SealedSecret, TotpRecord};
+use crate::registry::BackendOptions;
+use crate::store::{Migration, SchemaVersion, StoreError, TotpStore};
+
+use super::error::{map, map_insert};
+use super::NAME;
+
+/// Schema migrations, oldest first.
+pub const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    description: "initial schema",
+    up: include_str!("../../migrations/sqlite/0001_initial.sql"),
+}];
+
+/// Tables the migrations create; finding one without our history means another program owns it.
+const OUR_TABLES: &[&str] = &["totp_configurations", "totpstore_metadata"];
+
+/// How long a writer waits for another process's lock before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A SQLite database file.
+#[derive(Debug)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating with mode 0600 if missing) the database file named by the `path` option.
+    pub async fn connect(options: &BackendOptions) -> Result<Self, StoreError> {
+        let path = PathBuf::from(options.require("path")?);
+        create_private_file(&path)?;
+        let connect_options = SqliteConnectOptions::new()
+            .filename(&path)
+            .create_if_missing(false)
+            .busy_timeout(BUSY_TIMEOUT);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .acquire_timeout(BUSY_TIMEOUT)
+            .connect_with(connect_options)
+            .await
+            .map_err(|source| StoreError::Connect {
+                backend: NAME,
+                target: path.display().to_string(),
+                source: source.into(),
+            })?;
+        Ok(Self { pool })
+    }
+
+    async fn applied_version(&self) -> Result<Option<u32>, StoreError> {
+        let history: Option<i64> = sqlx::query_scalar(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'totpstore_migrations'",
+        )
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map)?;
+        if history.is_none() {
+            for table in OUR_TABLES {
+                let found: Option<i64> = sqlx::query_scalar(
+                    "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+                )
+                .bind(table)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(map)?;
+                if found.is_some() {
+                    return Err(StoreError::ForeignTable { table: (*table).into() });
+                }
+            }
+            return Ok(None);
+        }
+        let version: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM totpstore_migrations")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(map)?;
+        Ok(version.map(|v| v as u32))
+    }
+}
+
+/// Creates the database file with mode 0600 if it does not exist, so that SQLite (which would
+/// use the process umask) never creates it world-readable. Its folder must exist.
+fn create_private_file(path: &Path) -> Result<(), StoreError> {
+    let invalid = |reason: String| StoreError::InvalidOption { backend: NAME, option: "path", reason };
+    if path.is_dir() {
+        return Err(invalid(format!("'{}' is a folder, not a database file", path.display())));
+    }
+    let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    if !parent.is_dir() {
+        return Err(invalid(format!("the folder '{}' does not exist", parent.display())));
+    }
+    let mut open = std::fs::OpenOptions::new();
+    open.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut open, 0o600);
+    match open.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(StoreError::Connect {
+            backend: NAME,
+            target: path.display().to_string(),
+            source: e.into(),
+        }),
+    }
+}
+
+fn record_from_row(row: &SqliteRow) -> Result<TotpRecord, StoreError> {
+    let corrupt = |reason: String| StoreError::Corrupt { backend: NAME, reason };
+    let algorithm: String = row.try_get("algorithm").map_err(map)?;
+    let digits: i64 = row.try_get("digits").map_err(map)?;
+    let period: i64 = row.try_get("period").map_err(map)?;
+    Ok(TotpRecord {
+        username: row.try_get("username").map_err(map)?,
+        issuer: row.try_get("issuer").map_err(map)?,
+        algorithm: Algorithm::from_str(&algorithm).map_err(|e| corrupt(e.to_string()))?,
+        digits: u32::try_from(digits).map_err(|_| corrupt(format!("digits {digits}")))?,
+        period: u32::try_from(period).map_err(|_| corrupt(format!("period {period}")))?,
+        secret: SealedSecret(row.try_get("secret").map_err(map)?),
+        created_at: row.try_get::<DateTime<Utc>, _>("created_at").map_err(map)?,
+        last_used_at: row.try_get::<Option<DateTime<Utc>>, _>("last_used_at").map_err(map)?,
+    })
+}
+
+#[async_trait]
+impl TotpStore for SqliteStore {
+    fn backend_name(&self) -> &'static str {
+        NAME
+    }
+
+    async fn schema_version(&self) -> Result<SchemaVersion, StoreError> {
+        let latest = MIGRATIONS.last().map_or(0, |m| m.version);
+        Ok(SchemaVersion { current: self.applied_version().await?, latest })
+    }
+
+    async fn migrate_up(&self) -> Result<Vec<u32>, StoreError> {
+        // BEGIN IMMEDIATE takes the write lock before reading the version, so two processes
+        // initialising the same file apply each migration once.
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(map)?;
+        let history: Option<i64> = sqlx::query_scalar(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'totpstore_migrations'",
+        )
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(map)?;
+        let current = if history.is_some() {
+            let v: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM totpstore_migrations")
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(map)?;
+            v.unwrap_or(0) as u32
+        } else {
+            for table in OUR_TABLES {
+                let found: Option<i64> = sqlx::query_scalar(
+                    "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+                )
+                .bind(table)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(map)?;
+                if found.is_some() {
+                    return Err(StoreError::ForeignTable { table: (*table).into() });
+                }
+            }
+            sqlx::query(
+                "CREATE TABLE totpstore_migrations (version INTEGER PRIMARY KEY NOT NULL, \
+                 description TEXT NOT NULL, applied_at TEXT NOT NULL)",
+            )
+            .execute(&mut *tx)
+            .await
+            .map_err(map)?;
+            0
+        };
+
+        let mut applied = Vec::new();
+        for migration in MIGRATIONS.iter().filter(|m| m.version > current) {
+            sqlx::raw_sql(migration.up).execute(&mut *tx).await.map_err(map)?;
+            sqlx::query(
+                "INSERT INTO totpstore_migrations (version, description, applied_at) \
+                 VALUES (?, ?, ?)",
+            )
+            .bind(i64::from(migration.version))
+            .bind(migration.description)
+            .bind(Utc::now())
+            .execute(&mut *tx)
+            .await
+            .map_err(map)?;
+            applied.push(migration.version);
+        }
+        tx.commit().await.map_err(map)?;
+        Ok(applied)
+    }
+
+    async fn load(&self, username: &str) -> Result<Option<TotpRecord>, StoreError> {
+        let row = sqlx::query(
+            "SELECT username, issuer, algorithm, digits, period, secret, created_at, \
+             last_used_at FROM totp_configurations WHERE username = ?",
+        )
+        .bind(username)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map)?;
+        row.as_ref().map(record_from_row).transpose()
+    }
+
+    async fn save(&self, record: &TotpRecord, mode: SaveMode) -> Result<(), StoreError> {
+        let sql = match mode {
+            SaveMode::Create => {
+                "INSERT INTO totp_configurations (username, issuer, algorithm, digits, period, \
+                 secret, created_at, last_used_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+            }
+            SaveMode::Overwrite => {
+                "INSERT INTO totp_configurations (username, issuer, algorithm, digits, period, \
+                 secret, created_at, last_used_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) \
+                 ON CONFLICT (username) DO UPDATE SET issuer = excluded.issuer, \
+                 algorithm = excluded.algorithm, digits = excluded.digits, \
+                 period = excluded.period, secret = excluded.secret, \
+                 created_at = excluded.created_at, last_used_at = excluded.last_used_at"
+            }
+        };
+        sqlx::query(sql)
+            .bind(&record.username)
+            .bind(&record.issuer)
+            .bind(record.algorithm.as_str())
+            .bind(i64::from(record.digits))
+            .bind(i64::from(record.period))
+            .bind(&record.secret.0)
+            .bind(record.created_at)
+            .bind(record.last_used_at)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| map_insert(e, &record.username))?;
+        Ok(())
+    }
+
+    async fn delete(&self, username: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM totp_configurations WHERE username = ?")
+            .bind(username)
+            .execute(&self.pool)
+            .await
+            .map_err(map)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn list(&self, after: Option<&str>, limit: u32) -> Result<Vec<TotpRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT username, issuer, algorithm, digits, period, secret, created_at, \
+             last_used_at FROM totp_configurations WHERE ?1 IS NULL OR username > ?1 \
+             ORDER BY username LIMIT ?2",
+        )
+        .bind(after)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map)?;
+        rows.iter().map(record_from_row).collect()
+    }
+
+    async fn get_metadata(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        sqlx::query_scalar("SELECT value FROM totpstore_metadata WHERE key = ?")
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map)
+    }
+
+    async fn put_metadata(
+        &self,
+        key: &str,
+        value: &[u8],
+        mode: SaveMode,
+    ) -> Result<(), StoreError> {
+        let sql = match mode {
+            SaveMode::Create => "INSERT INTO totpstore_metadata (key, value) VALUES (?, ?)",
+            SaveMode::Overwrite => {
+                "INSERT INTO totpstore_metadata (key, value) VALUES (?, ?) \
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value"
+            }
+        };
+        sqlx::query(sql)
+            .bind(key)
+            .bind(value)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| map_insert(e, key))?;
+        Ok(())
+    }
+
+    async fn close(&self) {
+        self.pool.close().await;
+    }
+}

@@ -1,0 +1,193 @@
+//! `storage user totp generate`: create (or with `--force` replace) a user's TOTP
+//! configuration, print its URI and optionally save its QR code.
+//!
+//! Every check that can fail runs before the database is touched; the PNG is written only
+//! after the database write has committed.
+
+use std::path::{Path, PathBuf};
+
+use clap::ArgMatches;
+use secrecy::{ExposeSecret, SecretBox};
+
+use crate::base32;
+use crate::config::Settings;
+use crate::crypto::PlainSecret;
+use crate::error::Error;
+use crate::model::{validate_issuer, validate_username, Algorithm, SaveMode};
+use crate::otp::{self, UriParams};
+use crate::qr;
+use crate::registry::BackendDescriptor;
+use crate::storage::{self, NewTotp, SchemaPolicy, Storage};
+
+use super::command::generate_ids as ids;
+use super::settings::{self, typed};
+
+/// The validated inputs of one `generate` run.
+struct Request {
+    config: NewTotp,
+    force: bool,
+    png_path: Option<String>,
+}
+
+/// Runs the command and returns the line to print on success.
+pub async fn run(
+    matches: &ArgMatches,
+    backends: &[&'static BackendDescriptor],
+) -> Result<String, Error> {
+    let settings = settings::load(matches, backends)?;
+    let request = validate(matches, &settings)?;
+    let key = settings::sealing_key(&settings)?;
+    let (backend, options) = settings::select_backend(&settings, backends)?;
+
+    let config = &request.config;
+    let uri = otp::uri(
+        &UriParams {
+            issuer: &config.issuer,
+            username: &config.username,
+            algorithm: config.algorithm,
+            digits: config.digits,
+            period: config.period,
+        },
+        &config.secret,
+    );
+    // Rendered before the write so a QR failure cannot leave a stored but unshown secret.
+    let png = match &request.png_path {
+        Some(_) => Some(qr::render_png(uri.expose_secret()).map_err(Error::Qr)?),
+        None => None,
+    };
+
+    let store = storage::connect(backend, options).await?;
+    let storage = Storage::open(store, key, SchemaPolicy::InitialiseEmpty).await?;
+    let mode = if request.force { SaveMode::Overwrite } else { SaveMode::Create };
+    let saved = storage.save_totp(config, mode).await;
+    storage.close().await;
+    saved?;
+
+    let mut line = format!(
+        "Successfully generated TOTP configuration for user '{}' with URI '{}'",
+        config.username,
+        uri.expose_secret()
+    );
+    if let (Some(path), Some(png)) = (&request.png_path, png) {
+        qr::write_new_private_file(Path::new(path), &png).map_err(|source| {
+            Error::SavedWithoutPng { username: config.username.clone(), source }
+        })?;
+        line.push_str(&format!(" and saved it as a PNG image at the path '{path}'"));
+    }
+    Ok(line)
+}
+
+/// A value from the flag if typed, else from the configuration, else the flag's default.
+fn layered<'a>(
+    matches: &'a ArgMatches,
+    settings: &'a Settings,
+    id: &str,
+    key: &str,
+) -> Option<(String, String)> {
+    if typed(matches, id) {
+        return matches.get_one::<String>(id).map(|v| (v.clone(), format!("--{id}")));
+    }
+    if let Some(setting) = settings.get(key) {
+        return Some((setting.value.expose().to_owned(), format!("{key} (from {})", setting.source)));
+    }
+    matches.get_one::<String>(id).map(|v| (v.clone(), format!("--{id}")))
+}
+
+fn parse_number<T: std::str::FromStr>(what: &str, raw: &str) -> Result<T, Error> {
+    raw.trim()
+        .parse()
+        .map_err(|_| Error::invalid(what, format!("'{raw}' is not a whole number")))
+}
+
+fn validate(matches: &ArgMatches, settings: &Settings) -> Result<Request, Error> {
+    let username = matches.get_one::<String>(ids::USERNAME).cloned().unwrap_or_default();
+    validate_username(&username).map_err(|e| Error::invalid("username", e.to_string()))?;
+
+    let (raw, what) = layered(matches, settings, ids::ISSUER, "totp.issuer").unwrap_or_default();
+    validate_issuer(&raw).map_err(|e| Error::invalid(&what, e.to_string()))?;
+    let issuer = raw;
+
+    let (raw, what) = layered(matches, settings, ids::ALGORITHM, "totp.algorithm").unwrap_or_default();
+    let algorithm: Algorithm = raw.parse().map_err(|e: crate::model::UnknownAlgorithm| {
+        Error::invalid(&what, e.to_string())
+    })?;
+
+    let (raw, what) = layered(matches, settings, ids::DIGITS, "totp.digits").unwrap_or_default();
+    let digits: u32 = parse_number(&what, &raw)?;
+    if !otp::DIGITS.contains(&digits) {
+        return Err(Error::invalid(&what, format!("{digits} digits is not supported, use 6 or 8")));
+    }
+
+    let (raw, what) = layered(matches, settings, ids::PERIOD, "totp.period").unwrap_or_default();
+    let period: u32 = parse_number(&what, &raw)?;
+    if !otp::PERIOD_RANGE.contains(&period) {
+        return Err(Error::invalid(&what, format!("{period} is outside 15 to 3600 seconds")));
+    }
+
+    let secret = match matches.get_one::<String>(ids::SECRET) {
+        Some(text) => secret_from_base32(text)?,
+        None => {
+            let (raw, what) =
+                layered(matches, settings, ids::SECRET_SIZE, "totp.secret_size").unwrap_or_default();
+            let size: usize = parse_number(&what, &raw)?;
+            if !otp::SECRET_SIZE_RANGE.contains(&size) {
+                return Err(Error::invalid(&what, format!("{size} is outside 20 to 128 bytes")));
+            }
+            otp::random_secret(size)
+        }
+    };
+
+    let png_path = matches.get_one::<String>(ids::PATH).cloned();
+    if let Some(path) = &png_path {
+        check_png_path(path)?;
+    }
+
+    Ok(Request {
+        config: NewTotp { username, issuer, algorithm, digits, period, secret },
+        force: matches.get_flag(ids::FORCE),
+        png_path,
+    })
+}
+
+/// Decodes `--secret`; never repeats it in an error.
+fn secret_from_base32(text: &str) -> Result<PlainSecret, Error> {
+    let bytes = base32::decode(text).map_err(|e| Error::invalid("--secret", e.to_string()))?;
+    let secret = SecretBox::new(Box::new(bytes));
+    let len = secret.expose_secret().len();
+    if len < otp::MIN_SECRET_BYTES {
+        return Err(Error::invalid(
+            "--secret",
+            format!("it decodes to {len} bytes, at least {} are required", otp::MIN_SECRET_BYTES),
+        ));
+    }
+    if len < otp::RECOMMENDED_SECRET_BYTES {
+        eprintln!(
+            "Warning: the secret is {len} bytes; RFC 4226 asks for at least {} bytes (128 bits)",
+            otp::RECOMMENDED_SECRET_BYTES
+        );
+    }
+    Ok(secret)
+}
+
+/// The PNG path must be new and its folder must exist.
+fn check_png_path(path: &str) -> Result<(), Error> {
+    if path.is_empty() {
+        return Err(Error::invalid("--path", "it is empty"));
+    }
+    let p = PathBuf::from(path);
+    // symlink_metadata also sees a dangling symbolic link, which must not be followed either.
+    if std::fs::symlink_metadata(&p).is_ok() {
+        return Err(Error::invalid(
+            "--path",
+            format!("'{path}' already exists; choose a new file name"),
+        ));
+    }
+    let parent = p.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    if !parent.is_dir() {
+        return Err(Error::invalid(
+            "--path",
+            format!("the folder '{}' does not exist", parent.display()),
+        ));
+    }
+    Ok(())
+}

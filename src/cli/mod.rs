@@ -1,0 +1,150 @@
+//! The `totpstore` command line: parsing, dispatch, and how results and errors are printed.
+//!
+//! [`main`] is public so that a binary linking extra backends (see `examples/custom-backend`)
+//! starts exactly the same CLI with its backends registered.
+//!
+//! Exit status: 0 on success, 1 for an error of the command (printed as `Error: <message>`
+//! with its causes on one line), 2 for usage errors reported by clap.
+
+mod backends;
+pub mod command;
+mod generate;
+mod schema;
+mod settings;
+
+use std::ffi::OsString;
+use std::process::ExitCode;
+
+use tracing::level_filters::LevelFilter;
+
+use crate::backends::IN_TREE;
+use crate::error::Error;
+use crate::registry::{self, BackendDescriptor};
+
+/// Runs the CLI on the process's arguments.
+pub fn main() -> ExitCode {
+    run(std::env::args_os())
+}
+
+/// Runs the CLI on `args` (the first being the program name), printing output and errors.
+pub fn run<I, T>(args: I) -> ExitCode
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    crate::backends::keep_linked();
+    let backends = registry::backends();
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+
+    if let Err(e) = refuse_flags_of_absent_backends(&args, &backends) {
+        return report(&e);
+    }
+    let matches = match command::build(&backends).try_get_matches_from(&args) {
+        Ok(matches) => matches,
+        Err(e) => {
+            // Help and version go to stdout with status 0; usage errors to stderr with 2.
+            let _ = e.print();
+            return ExitCode::from(e.exit_code().clamp(0, 255) as u8);
+        }
+    };
+    init_logging(&matches);
+
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("Error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(dispatch(&matches, &backends)) {
+        Ok(output) => {
+            println!("{output}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => report(&e),
+    }
+}
+
+async fn dispatch(
+    matches: &clap::ArgMatches,
+    backends: &[&'static BackendDescriptor],
+) -> Result<String, Error> {
+    let Some(("storage", storage)) = matches.subcommand() else {
+        unreachable!("clap requires the storage subcommand")
+    };
+    match storage.subcommand() {
+        Some(("user", user)) => match user.subcommand() {
+            Some(("totp", totp)) => match totp.subcommand() {
+                Some(("generate", m)) => generate::run(m, backends).await,
+                _ => unreachable!("clap requires a totp subcommand"),
+            },
+            _ => unreachable!("clap requires a user subcommand"),
+        },
+        Some(("migrate", migrate)) => match migrate.subcommand() {
+            Some(("up", m)) => schema::migrate_up(m, backends).await,
+            _ => unreachable!("clap requires a migrate subcommand"),
+        },
+        Some(("schema-info", m)) => schema::schema_info(m, backends).await,
+        Some(("backends", _)) => Ok(backends::list(backends)),
+        _ => unreachable!("clap requires a storage subcommand"),
+    }
+}
+
+/// Prints `Error: ` and the whole cause chain on one line; returns status 1.
+fn report(error: &Error) -> ExitCode {
+    let mut message = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        // Transparent wrappers repeat their inner message; print each text once.
+        if !message.ends_with(&text) {
+            message.push_str(": ");
+            message.push_str(&text);
+        }
+        source = cause.source();
+    }
+    eprintln!("Error: {message}");
+    ExitCode::FAILURE
+}
+
+/// A flag of an in-tree backend this build lacks (`--mysql.address` without the `mysql`
+/// feature) is reported with the feature to enable, rather than as an unknown flag.
+fn refuse_flags_of_absent_backends(
+    args: &[OsString],
+    backends: &[&'static BackendDescriptor],
+) -> Result<(), Error> {
+    for arg in args.iter().skip(1).filter_map(|a| a.to_str()) {
+        if arg == "--" {
+            break;
+        }
+        let Some(name) = arg.strip_prefix("--") else { continue };
+        for tree in IN_TREE {
+            let compiled = backends.iter().any(|b| b.name == tree.name);
+            if !compiled && name.starts_with(&format!("{}.", tree.flag_prefix)) {
+                return Err(Error::BackendNotCompiled {
+                    name: tree.name.into(),
+                    feature: tree.feature.into(),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+fn init_logging(matches: &clap::ArgMatches) {
+    let level = match matches.get_one::<String>(command::ids::LOG_LEVEL).map(String::as_str) {
+        Some("error") => LevelFilter::ERROR,
+        Some("warn") => LevelFilter::WARN,
+        Some("info") => LevelFilter::INFO,
+        Some("debug") => LevelFilter::DEBUG,
+        Some("trace") => LevelFilter::TRACE,
+        _ => LevelFilter::OFF,
+    };
+    if level != LevelFilter::OFF {
+        let _ = tracing_subscriber::fmt()
+            .with_max_level(level)
+            .with_writer(std::io::stderr)
+            .with_ansi(false)
+            .try_init();
+    }
+}

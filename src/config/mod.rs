@@ -1,0 +1,289 @@
+//! Layered configuration: built-in defaults, YAML files, `TOTPSTORE_*` environment variables,
+//! then command-line flags, each layer overriding the one before it.
+//!
+//! Every setting is addressed by its path in the Authelia configuration file
+//! (`storage.encryption_key`, `storage.local.path`, `totp.issuer`, ...), so an existing
+//! Authelia `configuration.yml` can be read directly. The set of known paths comes from the core
+//! plus whatever backends are registered, see [`Catalogue`].
+
+mod env;
+mod file;
+mod filters;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use secrecy::{ExposeSecret, SecretString};
+
+pub use env::{env_var_name, read_env};
+pub use file::{load_files, ConfigPaths};
+pub use filters::Filter;
+
+use crate::registry::BackendDescriptor;
+
+/// Prefix of every environment variable the tool reads.
+pub const ENV_PREFIX: &str = "TOTPSTORE_";
+/// Default configuration file, skipped silently when missing.
+pub const DEFAULT_CONFIG: &str = "configuration.yml";
+
+/// Where a setting's value came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// A configuration file.
+    File(PathBuf),
+    /// An environment variable (or its `_FILE` variant), by name.
+    Env(String),
+    /// A command-line flag, by name.
+    Flag(String),
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::File(path) => write!(f, "file '{}'", path.display()),
+            Self::Env(name) => write!(f, "environment variable {name}"),
+            Self::Flag(name) => write!(f, "flag --{name}"),
+        }
+    }
+}
+
+/// A setting's value; secrets are never shown by `Debug`.
+#[derive(Clone)]
+pub enum Value {
+    /// An ordinary value.
+    Plain(String),
+    /// A key or password.
+    Secret(SecretString),
+}
+
+impl fmt::Debug for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Plain(v) => write!(f, "{v:?}"),
+            Self::Secret(_) => f.write_str("<secret>"),
+        }
+    }
+}
+
+impl Value {
+    /// The value as text, secret or not; callers must not print a secret's.
+    pub fn expose(&self) -> &str {
+        match self {
+            Self::Plain(v) => v,
+            Self::Secret(s) => s.expose_secret(),
+        }
+    }
+}
+
+/// One resolved setting.
+#[derive(Debug, Clone)]
+pub struct Setting {
+    /// Its value.
+    pub value: Value,
+    /// Which layer set it.
+    pub source: Source,
+}
+
+/// A known configuration path.
+#[derive(Debug, Clone)]
+pub struct KeySpec {
+    /// Path such as `storage.local.path`.
+    pub path: String,
+    /// Whether the value is a secret (also read from `<VAR>_FILE`).
+    pub secret: bool,
+}
+
+/// Every configuration path this binary understands.
+#[derive(Debug, Clone, Default)]
+pub struct Catalogue {
+    keys: Vec<KeySpec>,
+    /// Sections under `storage` owned by backends this binary was built without, mapped to the
+    /// backend's name; setting them is an error naming the cargo feature.
+    absent_sections: BTreeMap<String, String>,
+}
+
+/// Settings of the core, outside any backend.
+pub const CORE_KEYS: &[(&str, bool)] = &[
+    ("storage.encryption_key", true),
+    ("totp.issuer", false),
+    ("totp.algorithm", false),
+    ("totp.digits", false),
+    ("totp.period", false),
+    ("totp.secret_size", false),
+];
+
+impl Catalogue {
+    /// The core's keys plus those of `backends`; `absent` names the sections of in-tree
+    /// backends left out of this build.
+    pub fn new(backends: &[&BackendDescriptor], absent: &[(&str, &str)]) -> Self {
+        let mut keys: Vec<KeySpec> = CORE_KEYS
+            .iter()
+            .map(|&(path, secret)| KeySpec { path: path.into(), secret })
+            .collect();
+        for backend in backends {
+            for option in backend.options {
+                keys.push(KeySpec { path: backend.config_key(option), secret: option.secret });
+            }
+        }
+        let absent_sections =
+            absent.iter().map(|&(section, name)| (section.into(), name.into())).collect();
+        Self { keys, absent_sections }
+    }
+
+    /// Looks a path up.
+    pub fn get(&self, path: &str) -> Option<&KeySpec> {
+        self.keys.iter().find(|k| k.path == path)
+    }
+
+    /// All known paths.
+    pub fn keys(&self) -> &[KeySpec] {
+        &self.keys
+    }
+
+    /// Whether `section` (under `storage`) belongs to a registered backend or the core.
+    fn section_known(&self, section: &str) -> bool {
+        let prefix = format!("storage.{section}.");
+        self.keys.iter().any(|k| k.path.starts_with(&prefix))
+    }
+
+    /// The backend name owning a section left out of this build.
+    pub fn absent_backend(&self, section: &str) -> Option<&str> {
+        self.absent_sections.get(section).map(String::as_str)
+    }
+}
+
+/// The merged settings, plus the warnings met while reading them.
+#[derive(Debug, Default)]
+pub struct Settings {
+    values: BTreeMap<String, Setting>,
+    /// Sections of backends missing from this build that some source set, with that source.
+    pub absent_sections_set: BTreeMap<String, Source>,
+    /// Unknown keys and similar non-fatal findings, for the user.
+    pub warnings: Vec<String>,
+}
+
+impl Settings {
+    /// Sets (or overrides) one path.
+    pub fn set(&mut self, path: &str, value: Value, source: Source) {
+        self.values.insert(path.to_owned(), Setting { value, source });
+    }
+
+    /// The setting at `path`, if any layer set it.
+    pub fn get(&self, path: &str) -> Option<&Setting> {
+        self.values.get(path)
+    }
+
+    /// The plain text at `path`.
+    pub fn text(&self, path: &str) -> Option<&str> {
+        self.get(path).map(|s| s.value.expose())
+    }
+
+    /// Every setting whose path starts with `prefix`.
+    pub fn under(&self, prefix: &str) -> impl Iterator<Item = (&str, &Setting)> {
+        let prefix = prefix.to_owned();
+        self.values
+            .iter()
+            .filter(move |(k, _)| k.starts_with(&prefix))
+            .map(|(k, v)| (k.as_str(), v))
+    }
+}
+
+/// Why the configuration could not be loaded. Never holds a secret value.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// A file or folder named explicitly does not exist.
+    #[error("configuration file '{0}' does not exist")]
+    Missing(PathBuf),
+    /// A file could not be read.
+    #[error("cannot read configuration file '{path}'")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// What the file system said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// YAML syntax error.
+    #[error("cannot parse '{path}' at line {line}, column {column}: {message}")]
+    Yaml {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// The parser's message.
+        message: String,
+    },
+    /// A key holds the wrong kind of value (a list where a string belongs, ...).
+    #[error("in '{path}': '{key}' {reason}")]
+    Shape {
+        /// The file.
+        path: PathBuf,
+        /// The key path.
+        key: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A filter failed on a file.
+    #[error("in '{path}' line {line}: {reason}")]
+    Filter {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// What failed.
+        reason: String,
+    },
+    /// An unknown filter was named.
+    #[error("unknown configuration filter '{0}', known filters are: expand-env, template")]
+    UnknownFilter(String),
+    /// Both `VAR` and `VAR_FILE` are set.
+    #[error("both {0} and {0}_FILE are set; set only one of them")]
+    EnvBoth(String),
+    /// A `_FILE` variable names a file that cannot be read.
+    #[error("cannot read the file named by {var} ('{path}')")]
+    EnvFile {
+        /// The variable.
+        var: String,
+        /// The file it names.
+        path: PathBuf,
+        /// What the file system said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// An environment variable is not valid UTF-8.
+    #[error("environment variable {0} is not valid UTF-8")]
+    EnvNotUnicode(String),
+}
+
+/// Drops one trailing `\n` or `\r\n`, as `_FILE` variables and `secret` templates do.
+pub fn trim_one_newline(text: &str) -> &str {
+    text.strip_suffix("\r\n").or_else(|| text.strip_suffix('\n')).unwrap_or(text)
+}
+
+/// Reads `path` as UTF-8, for `_FILE` variables and `secret` templates.
+pub(crate) fn read_text(path: &Path) -> std::io::Result<String> {
+    std::fs::read_to_string(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_trailing_newline_is_dropped() {
+        assert_eq!(trim_one_newline("key\n"), "key");
+        assert_eq!(trim_one_newline("key\r\n"), "key");
+        assert_eq!(trim_one_newline("key\n\n"), "key\n");
+        assert_eq!(trim_one_newline(" key "), " key ");
+    }
+
+    #[test]
+    fn secret_values_are_hidden_from_debug() {
+        let v = Value::Secret(SecretString::from("correct-horse-battery"));
+        assert_eq!(format!("{v:?}"), "<secret>");
+    }
+}

@@ -1,0 +1,216 @@
+//! The backend registry: every backend submits a [`BackendDescriptor`] with
+//! [`inventory::submit!`], and the CLI builds its flags, configuration sections and backend
+//! choice from whatever is registered. The core never names a backend.
+//!
+//! A backend in another crate registers the same way; it only has to be linked into the binary
+//! (see `examples/custom-backend`).
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+use secrecy::SecretString;
+
+use crate::store::{StoreError, TotpStore};
+
+/// What a backend's constructor returns.
+pub type ConnectFuture =
+    Pin<Box<dyn Future<Output = Result<Box<dyn TotpStore>, StoreError>> + Send + 'static>>;
+
+/// One option a backend owns.
+///
+/// It appears as the flag `--<flag_prefix>.<key>` (when `flag` is set), the configuration key
+/// `storage.<section>.<key>`, and the environment variable `TOTPSTORE_STORAGE_<SECTION>_<KEY>`.
+#[derive(Debug, Clone, Copy)]
+pub struct OptionSpec {
+    /// Key inside the backend's configuration section, e.g. `path`.
+    pub key: &'static str,
+    /// One line of help text.
+    pub help: &'static str,
+    /// Placeholder shown in `--help`, e.g. `string`.
+    pub value_name: &'static str,
+    /// Value used when nothing sets the option. A default never selects the backend.
+    pub default: Option<&'static str>,
+    /// A secret (password): kept in a `SecretString`, never echoed, also read from `_FILE`.
+    pub secret: bool,
+    /// Whether the option also has a command-line flag (some are configuration-only).
+    pub flag: bool,
+}
+
+/// A registered backend.
+pub struct BackendDescriptor {
+    /// Registry name, e.g. `sqlite`.
+    pub name: &'static str,
+    /// Configuration section under `storage`, e.g. `local` for `storage.local.path`.
+    pub section: &'static str,
+    /// Prefix of its flags, e.g. `sqlite` for `--sqlite.path`.
+    pub flag_prefix: &'static str,
+    /// One line shown by `storage backends` and in errors.
+    pub summary: &'static str,
+    /// The options it owns.
+    pub options: &'static [OptionSpec],
+    /// Opens a store from resolved options. It connects (bounded by the backend's timeout) but
+    /// must not create or migrate the schema; the core decides that.
+    pub connect: fn(BackendOptions) -> ConnectFuture,
+}
+
+impl fmt::Debug for BackendDescriptor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BackendDescriptor")
+            .field("name", &self.name)
+            .field("section", &self.section)
+            .field("flag_prefix", &self.flag_prefix)
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
+impl BackendDescriptor {
+    /// The full flag name of an option, without the leading dashes.
+    pub fn flag_name(&self, option: &OptionSpec) -> String {
+        format!("{}.{}", self.flag_prefix, option.key)
+    }
+
+    /// The configuration path of an option, e.g. `storage.local.path`.
+    pub fn config_key(&self, option: &OptionSpec) -> String {
+        format!("storage.{}.{}", self.section, option.key)
+    }
+
+    /// The options that are command-line flags.
+    pub fn flag_options(&self) -> impl Iterator<Item = &OptionSpec> {
+        self.options.iter().filter(|o| o.flag)
+    }
+}
+
+inventory::collect!(BackendDescriptor);
+
+/// Every registered backend, sorted by name.
+pub fn backends() -> Vec<&'static BackendDescriptor> {
+    let mut all: Vec<_> = inventory::iter::<BackendDescriptor>.into_iter().collect();
+    all.sort_by_key(|d| d.name);
+    all
+}
+
+/// Looks a backend up by registry name.
+pub fn backend(name: &str) -> Option<&'static BackendDescriptor> {
+    inventory::iter::<BackendDescriptor>.into_iter().find(|d| d.name == name)
+}
+
+/// Options handed to a backend's constructor: every option it declared, each set from the
+/// configuration or from its default. Secrets are kept apart and never shown by `Debug`.
+#[derive(Default)]
+pub struct BackendOptions {
+    backend: &'static str,
+    values: BTreeMap<&'static str, String>,
+    secrets: BTreeMap<&'static str, SecretString>,
+}
+
+impl fmt::Debug for BackendOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BackendOptions")
+            .field("backend", &self.backend)
+            .field("values", &self.values)
+            .field("secrets", &self.secrets.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+impl BackendOptions {
+    /// Empty options for the named backend.
+    pub fn new(backend: &'static str) -> Self {
+        Self { backend, ..Self::default() }
+    }
+
+    /// Sets a plain option.
+    pub fn set(&mut self, key: &'static str, value: impl Into<String>) -> &mut Self {
+        self.values.insert(key, value.into());
+        self
+    }
+
+    /// Sets a secret option.
+    pub fn set_secret(&mut self, key: &'static str, value: SecretString) -> &mut Self {
+        self.secrets.insert(key, value);
+        self
+    }
+
+    /// A plain option's value.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.values.get(key).map(String::as_str)
+    }
+
+    /// A plain option that must be present and non-empty.
+    pub fn require(&self, key: &'static str) -> Result<&str, StoreError> {
+        match self.get(key) {
+            Some(v) if !v.is_empty() => Ok(v),
+            _ => Err(StoreError::InvalidOption {
+                backend: self.backend,
+                option: key,
+                reason: "it is required".into(),
+            }),
+        }
+    }
+
+    /// A secret option's value.
+    pub fn secret(&self, key: &str) -> Option<&SecretString> {
+        self.secrets.get(key)
+    }
+
+    /// A duration option such as `timeout` (`5s`, `500ms`, `1m`, or plain seconds).
+    pub fn duration(&self, key: &'static str) -> Result<Option<Duration>, StoreError> {
+        let Some(raw) = self.get(key) else { return Ok(None) };
+        parse_duration(raw).map(Some).map_err(|reason| StoreError::InvalidOption {
+            backend: self.backend,
+            option: key,
+            reason,
+        })
+    }
+}
+
+/// Parses `5s`, `1500ms`, `2m`, `1h` or a plain number of seconds; zero is refused.
+pub fn parse_duration(raw: &str) -> Result<Duration, String> {
+    let raw = raw.trim();
+    let split = raw.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(raw.len());
+    let (number, unit) = raw.split_at(split);
+    let number: f64 = number
+        .parse()
+        .map_err(|_| format!("'{raw}' is not a duration such as 5s, 500ms or 1m"))?;
+    let seconds = match unit.trim() {
+        "" | "s" => number,
+        "ms" => number / 1000.0,
+        "m" => number * 60.0,
+        "h" => number * 3600.0,
+        other => return Err(format!("unknown unit '{other}' in '{raw}', use ms, s, m or h")),
+    };
+    if !(seconds > 0.0 && seconds.is_finite() && seconds <= 86_400.0) {
+        return Err(format!("'{raw}' must be more than zero and at most a day"));
+    }
+    Ok(Duration::from_secs_f64(seconds))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse() {
+        assert_eq!(parse_duration("5s").unwrap(), Duration::from_secs(5));
+        assert_eq!(parse_duration("5").unwrap(), Duration::from_secs(5));
+        assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
+        assert_eq!(parse_duration("1m").unwrap(), Duration::from_secs(60));
+        assert!(parse_duration("0s").is_err());
+        assert!(parse_duration("5 parsecs").is_err());
+        assert!(parse_duration("").is_err());
+    }
+
+    #[test]
+    fn backend_options_debug_hides_secrets() {
+        let mut options = BackendOptions::new("test");
+        options.set("address", "db:3306");
+        options.set_secret("password", SecretString::from("hunter2-hunter2"));
+        let shown = format!("{options:?}");
+        assert!(shown.contains("db:3306") && shown.contains("password"));
+        assert!(!shown.contains("hunter2"));
+    }
+}
