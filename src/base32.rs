@@ -120,7 +120,11 @@ mod tests {
     #[test]
     fn encodes_rfc4648_vectors_without_padding() {
         for (plain, encoded) in RFC4648 {
-            assert_eq!(encode(plain.as_bytes()), encoded.trim_end_matches('='), "{plain:?}");
+            assert_eq!(
+                encode(plain.as_bytes()),
+                encoded.trim_end_matches('='),
+                "{plain:?}"
+            );
         }
     }
 
@@ -153,7 +157,10 @@ mod tests {
         let err = decode("MZXW1YTB").unwrap_err();
         assert_eq!(err, DecodeError::InvalidCharacter { position: 5 });
         assert!(!err.to_string().contains("MZXW"));
-        assert!(matches!(decode("MY==MY=="), Err(DecodeError::MisplacedPadding)));
+        assert!(matches!(
+            decode("MY==MY=="),
+            Err(DecodeError::MisplacedPadding)
+        ));
     }
 
     #[test]

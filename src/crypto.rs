@@ -71,7 +71,8 @@ impl SealingKey {
         }
         let hkdf = Hkdf::<Sha256>::new(None, key.expose_secret().as_bytes());
         let mut okm = Zeroizing::new([0u8; 32]);
-        hkdf.expand(HKDF_INFO, okm.as_mut()).map_err(|_| CryptoError::Malformed)?;
+        hkdf.expand(HKDF_INFO, okm.as_mut())
+            .map_err(|_| CryptoError::Malformed)?;
         let cipher =
             XChaCha20Poly1305::new_from_slice(okm.as_ref()).map_err(|_| CryptoError::Malformed)?;
         Ok(Self { cipher })
@@ -84,7 +85,8 @@ impl SealingKey {
 
     /// Opens a TOTP secret sealed for `username`'s row.
     pub fn open_secret(&self, username: &str, sealed: &[u8]) -> Result<PlainSecret, CryptoError> {
-        self.open(&secret_aad(username), sealed).map(|v| SecretBox::new(Box::new(v)))
+        self.open(&secret_aad(username), sealed)
+            .map(|v| SecretBox::new(Box::new(v)))
     }
 
     /// The encryption check value stored in the metadata at initialisation.
@@ -105,7 +107,10 @@ impl SealingKey {
     fn seal(&self, aad: &[u8], plaintext: &[u8]) -> Vec<u8> {
         let mut nonce = [0u8; NONCE_LEN];
         fill_random(&mut nonce);
-        let payload = Payload { msg: plaintext, aad };
+        let payload = Payload {
+            msg: plaintext,
+            aad,
+        };
         // Encryption only fails for messages past XChaCha20's 256 GiB limit, far beyond a
         // 128-byte secret, so this cannot fail here.
         let ciphertext = self
@@ -126,7 +131,13 @@ impl SealingKey {
         let (nonce, ciphertext) = sealed[1..].split_at(NONCE_LEN);
         let nonce: [u8; NONCE_LEN] = nonce.try_into().map_err(|_| CryptoError::Malformed)?;
         self.cipher
-            .decrypt(&XNonce::from(nonce), Payload { msg: ciphertext, aad })
+            .decrypt(
+                &XNonce::from(nonce),
+                Payload {
+                    msg: ciphertext,
+                    aad,
+                },
+            )
             .map_err(|_| CryptoError::Open)
     }
 }
@@ -183,9 +194,18 @@ mod tests {
         let sealed = k.seal_secret("john", &secret(b"0123456789abcdef"));
         assert_eq!(sealed[0], FORMAT_VERSION);
         assert_eq!(sealed.len(), 1 + 24 + 16 + 16);
-        assert_eq!(k.open_secret("john", &sealed).unwrap().expose_secret(), b"0123456789abcdef");
-        assert_eq!(k.open_secret("John", &sealed).unwrap_err(), CryptoError::Open);
-        assert_eq!(k.open_secret("mallory", &sealed).unwrap_err(), CryptoError::Open);
+        assert_eq!(
+            k.open_secret("john", &sealed).unwrap().expose_secret(),
+            b"0123456789abcdef"
+        );
+        assert_eq!(
+            k.open_secret("John", &sealed).unwrap_err(),
+            CryptoError::Open
+        );
+        assert_eq!(
+            k.open_secret("mallory", &sealed).unwrap_err(),
+            CryptoError::Open
+        );
     }
 
     #[test]
@@ -198,18 +218,30 @@ mod tests {
     #[test]
     fn wrong_key_and_tampering_are_detected() {
         let sealed = key("a-long-enough-encryption-key").seal_check();
-        assert!(key("a-long-enough-encryption-key").verify_check(&sealed).is_ok());
-        assert_eq!(key("another-long-encryption-key").verify_check(&sealed), Err(CryptoError::Open));
+        assert!(key("a-long-enough-encryption-key")
+            .verify_check(&sealed)
+            .is_ok());
+        assert_eq!(
+            key("another-long-encryption-key").verify_check(&sealed),
+            Err(CryptoError::Open)
+        );
 
         let mut flipped = sealed.clone();
         *flipped.last_mut().unwrap() ^= 1;
-        assert!(key("a-long-enough-encryption-key").verify_check(&flipped).is_err());
-        assert_eq!(key("a-long-enough-encryption-key").verify_check(&sealed[..20]),
-            Err(CryptoError::Malformed));
+        assert!(key("a-long-enough-encryption-key")
+            .verify_check(&flipped)
+            .is_err());
+        assert_eq!(
+            key("a-long-enough-encryption-key").verify_check(&sealed[..20]),
+            Err(CryptoError::Malformed)
+        );
     }
 
     #[test]
     fn debug_shows_no_key_material() {
-        assert_eq!(format!("{:?}", key("a-long-enough-encryption-key")), "SealingKey(..)");
+        assert_eq!(
+            format!("{:?}", key("a-long-enough-encryption-key")),
+            "SealingKey(..)"
+        );
     }
 }

@@ -118,6 +118,9 @@ impl From<CryptoError> for Error {
 impl Error {
     /// Shorthand for [`Error::Invalid`].
     pub fn invalid(what: impl Into<String>, reason: impl Into<String>) -> Self {
-        Self::Invalid { what: what.into(), reason: reason.into() }
+        Self::Invalid {
+            what: what.into(),
+            reason: reason.into(),
+        }
     }
 }

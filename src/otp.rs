@@ -111,8 +111,7 @@ mod tests {
     fn rfc6238_appendix_b_vectors() {
         let sha1 = secret(b"12345678901234567890");
         let sha256 = secret(b"12345678901234567890123456789012");
-        let sha512 =
-            secret(b"1234567890123456789012345678901234567890123456789012345678901234");
+        let sha512 = secret(b"1234567890123456789012345678901234567890123456789012345678901234");
         let vectors: &[(u64, &str, &str, &str)] = &[
             (59, "94287082", "46119246", "90693936"),
             (1111111109, "07081804", "68084774", "25091201"),
@@ -122,9 +121,21 @@ mod tests {
             (20000000000, "65353130", "77737706", "47863826"),
         ];
         for &(time, c1, c256, c512) in vectors {
-            assert_eq!(code(&sha1, Algorithm::Sha1, 8, 30, time), c1, "SHA1 at {time}");
-            assert_eq!(code(&sha256, Algorithm::Sha256, 8, 30, time), c256, "SHA256 at {time}");
-            assert_eq!(code(&sha512, Algorithm::Sha512, 8, 30, time), c512, "SHA512 at {time}");
+            assert_eq!(
+                code(&sha1, Algorithm::Sha1, 8, 30, time),
+                c1,
+                "SHA1 at {time}"
+            );
+            assert_eq!(
+                code(&sha256, Algorithm::Sha256, 8, 30, time),
+                c256,
+                "SHA256 at {time}"
+            );
+            assert_eq!(
+                code(&sha512, Algorithm::Sha512, 8, 30, time),
+                c512,
+                "SHA512 at {time}"
+            );
         }
     }
 
@@ -136,7 +147,13 @@ mod tests {
     }
 
     fn params<'a>(issuer: &'a str, username: &'a str) -> UriParams<'a> {
-        UriParams { issuer, username, algorithm: Algorithm::Sha1, digits: 6, period: 30 }
+        UriParams {
+            issuer,
+            username,
+            algorithm: Algorithm::Sha1,
+            digits: 6,
+            period: 30,
+        }
     }
 
     #[test]

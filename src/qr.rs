@@ -55,7 +55,10 @@ pub fn render_png(data: &str) -> Result<Zeroizing<Vec<u8>>, QrError> {
 /// Creates `path` (which must not exist) with mode 0600 and writes `bytes` to it. On a failed
 /// write the partial file is removed.
 pub fn write_new_private_file(path: &Path, bytes: &[u8]) -> Result<(), QrError> {
-    let fail = |source| QrError::Write { path: path.display().to_string(), source };
+    let fail = |source| QrError::Write {
+        path: path.display().to_string(),
+        source,
+    };
     let mut options = OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]

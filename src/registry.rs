@@ -95,7 +95,9 @@ pub fn backends() -> Vec<&'static BackendDescriptor> {
 
 /// Looks a backend up by registry name.
 pub fn backend(name: &str) -> Option<&'static BackendDescriptor> {
-    inventory::iter::<BackendDescriptor>.into_iter().find(|d| d.name == name)
+    inventory::iter::<BackendDescriptor>
+        .into_iter()
+        .find(|d| d.name == name)
 }
 
 /// Options handed to a backend's constructor: every option it declared, each set from the
@@ -120,7 +122,10 @@ impl fmt::Debug for BackendOptions {
 impl BackendOptions {
     /// Empty options for the named backend.
     pub fn new(backend: &'static str) -> Self {
-        Self { backend, ..Self::default() }
+        Self {
+            backend,
+            ..Self::default()
+        }
     }
 
     /// Sets a plain option.
@@ -159,19 +164,25 @@ impl BackendOptions {
 
     /// A duration option such as `timeout` (`5s`, `500ms`, `1m`, or plain seconds).
     pub fn duration(&self, key: &'static str) -> Result<Option<Duration>, StoreError> {
-        let Some(raw) = self.get(key) else { return Ok(None) };
-        parse_duration(raw).map(Some).map_err(|reason| StoreError::InvalidOption {
-            backend: self.backend,
-            option: key,
-            reason,
-        })
+        let Some(raw) = self.get(key) else {
+            return Ok(None);
+        };
+        parse_duration(raw)
+            .map(Some)
+            .map_err(|reason| StoreError::InvalidOption {
+                backend: self.backend,
+                option: key,
+                reason,
+            })
     }
 }
 
 /// Parses `5s`, `1500ms`, `2m`, `1h` or a plain number of seconds; zero is refused.
 pub fn parse_duration(raw: &str) -> Result<Duration, String> {
     let raw = raw.trim();
-    let split = raw.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(raw.len());
+    let split = raw
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(raw.len());
     let (number, unit) = raw.split_at(split);
     let number: f64 = number
         .parse()
@@ -181,7 +192,11 @@ pub fn parse_duration(raw: &str) -> Result<Duration, String> {
         "ms" => number / 1000.0,
         "m" => number * 60.0,
         "h" => number * 3600.0,
-        other => return Err(format!("unknown unit '{other}' in '{raw}', use ms, s, m or h")),
+        other => {
+            return Err(format!(
+                "unknown unit '{other}' in '{raw}', use ms, s, m or h"
+            ))
+        }
     };
     if !(seconds > 0.0 && seconds.is_finite() && seconds <= 86_400.0) {
         return Err(format!("'{raw}' must be more than zero and at most a day"));

@@ -75,13 +75,19 @@ pub async fn check_key(store: &dyn TotpStore, key: &SealingKey) -> Result<(), Er
     if let Some(stored) = store.get_metadata(CHECK_KEY).await? {
         return key.verify_check(&stored).map_err(|_| Error::WrongKey);
     }
-    match store.put_metadata(CHECK_KEY, &key.seal_check(), SaveMode::Create).await {
+    match store
+        .put_metadata(CHECK_KEY, &key.seal_check(), SaveMode::Create)
+        .await
+    {
         Ok(()) => {
             debug!("encryption check value stored");
             Ok(())
         }
         Err(StoreError::AlreadyExists(_)) => {
-            let stored = store.get_metadata(CHECK_KEY).await?.ok_or(Error::WrongKey)?;
+            let stored = store
+                .get_metadata(CHECK_KEY)
+                .await?
+                .ok_or(Error::WrongKey)?;
             key.verify_check(&stored).map_err(|_| Error::WrongKey)
         }
         Err(e) => Err(e.into()),
@@ -136,7 +142,9 @@ impl Storage {
 
     /// Loads a user's configuration and opens its secret.
     pub async fn load_totp(&self, username: &str) -> Result<Option<NewTotp>, Error> {
-        let Some(record) = self.store.load(username).await? else { return Ok(None) };
+        let Some(record) = self.store.load(username).await? else {
+            return Ok(None);
+        };
         let secret = self.key.open_secret(&record.username, &record.secret.0)?;
         Ok(Some(NewTotp {
             username: record.username,

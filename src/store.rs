@@ -94,7 +94,10 @@ pub enum StoreError {
 impl StoreError {
     /// Wraps any driver error as [`StoreError::Backend`].
     pub fn backend(backend: &'static str, source: impl Into<BoxError>) -> Self {
-        Self::Backend { backend, source: source.into() }
+        Self::Backend {
+            backend,
+            source: source.into(),
+        }
     }
 }
 

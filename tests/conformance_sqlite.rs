@@ -30,7 +30,9 @@ async fn connect_path(path: PathBuf) -> Result<Box<dyn TotpStore>, StoreError> {
 #[async_trait]
 impl Harness for SqliteHarness {
     async fn location(&self) -> Result<Box<dyn Location>, BoxError> {
-        Ok(Box::new(SqliteLocation { dir: tempfile::tempdir()? }))
+        Ok(Box::new(SqliteLocation {
+            dir: tempfile::tempdir()?,
+        }))
     }
 
     async fn connect_unreachable(&self) -> Result<Box<dyn TotpStore>, StoreError> {
@@ -49,7 +51,9 @@ impl Location for SqliteLocation {
         let url = format!("sqlite://{}?mode=rwc", self.path().display());
         let mut conn = sqlx::SqliteConnection::connect(&url).await?;
         let sql = format!("CREATE TABLE \"{table}\" (id INTEGER PRIMARY KEY, note TEXT)");
-        sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&mut conn).await?;
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+            .execute(&mut conn)
+            .await?;
         conn.close().await?;
         Ok(())
     }

@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions, SqliteRow};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteConnection, SqlitePool, SqlitePoolOptions, SqliteRow,
+};
 use sqlx::Row;
 
 use crate::model::{Algorithm, SaveMode, SealedSecret, TotpRecord};
@@ -56,47 +58,67 @@ impl SqliteStore {
             })?;
         Ok(Self { pool })
     }
+}
 
-    async fn applied_version(&self) -> Result<Option<u32>, StoreError> {
-        let history: Option<i64> = sqlx::query_scalar(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'totpstore_migrations'",
+/// The highest applied migration, `None` when the file holds none of our tables, or
+/// `ForeignTable` when one of our table names exists without our migration history.
+async fn read_version(conn: &mut SqliteConnection) -> Result<Option<u32>, StoreError> {
+    let exists = |table: &'static str| {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
         )
-        .fetch_optional(&self.pool)
+        .bind(table)
+    };
+    if exists("totpstore_migrations")
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(map)?
+        .is_none()
+    {
+        for table in OUR_TABLES {
+            if exists(table)
+                .fetch_optional(&mut *conn)
+                .await
+                .map_err(map)?
+                .is_some()
+            {
+                return Err(StoreError::ForeignTable {
+                    table: (*table).into(),
+                });
+            }
+        }
+        return Ok(None);
+    }
+    let version: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM totpstore_migrations")
+        .fetch_one(&mut *conn)
         .await
         .map_err(map)?;
-        if history.is_none() {
-            for table in OUR_TABLES {
-                let found: Option<i64> = sqlx::query_scalar(
-                    "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
-                )
-                .bind(table)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(map)?;
-                if found.is_some() {
-                    return Err(StoreError::ForeignTable { table: (*table).into() });
-                }
-            }
-            return Ok(None);
-        }
-        let version: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM totpstore_migrations")
-            .fetch_one(&self.pool)
-            .await
-            .map_err(map)?;
-        Ok(version.map(|v| v as u32))
-    }
+    Ok(version.map(|v| v as u32))
 }
 
 /// Creates the database file with mode 0600 if it does not exist, so that SQLite (which would
 /// use the process umask) never creates it world-readable. Its folder must exist.
 fn create_private_file(path: &Path) -> Result<(), StoreError> {
-    let invalid = |reason: String| StoreError::InvalidOption { backend: NAME, option: "path", reason };
+    let invalid = |reason: String| StoreError::InvalidOption {
+        backend: NAME,
+        option: "path",
+        reason,
+    };
     if path.is_dir() {
-        return Err(invalid(format!("'{}' is a folder, not a database file", path.display())));
+        return Err(invalid(format!(
+            "'{}' is a folder, not a database file",
+            path.display()
+        )));
     }
-    let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let parent = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     if !parent.is_dir() {
-        return Err(invalid(format!("the folder '{}' does not exist", parent.display())));
+        return Err(invalid(format!(
+            "the folder '{}' does not exist",
+            parent.display()
+        )));
     }
     let mut open = std::fs::OpenOptions::new();
     open.write(true).create_new(true);
@@ -114,7 +136,10 @@ fn create_private_file(path: &Path) -> Result<(), StoreError> {
 }
 
 fn record_from_row(row: &SqliteRow) -> Result<TotpRecord, StoreError> {
-    let corrupt = |reason: String| StoreError::Corrupt { backend: NAME, reason };
+    let corrupt = |reason: String| StoreError::Corrupt {
+        backend: NAME,
+        reason,
+    };
     let algorithm: String = row.try_get("algorithm").map_err(map)?;
     let digits: i64 = row.try_get("digits").map_err(map)?;
     let period: i64 = row.try_get("period").map_err(map)?;
@@ -126,7 +151,9 @@ fn record_from_row(row: &SqliteRow) -> Result<TotpRecord, StoreError> {
         period: u32::try_from(period).map_err(|_| corrupt(format!("period {period}")))?,
         secret: SealedSecret(row.try_get("secret").map_err(map)?),
         created_at: row.try_get::<DateTime<Utc>, _>("created_at").map_err(map)?,
-        last_used_at: row.try_get::<Option<DateTime<Utc>>, _>("last_used_at").map_err(map)?,
+        last_used_at: row
+            .try_get::<Option<DateTime<Utc>>, _>("last_used_at")
+            .map_err(map)?,
     })
 }
 
@@ -138,51 +165,37 @@ impl TotpStore for SqliteStore {
 
     async fn schema_version(&self) -> Result<SchemaVersion, StoreError> {
         let latest = MIGRATIONS.last().map_or(0, |m| m.version);
-        Ok(SchemaVersion { current: self.applied_version().await?, latest })
+        let mut conn = self.pool.acquire().await.map_err(map)?;
+        Ok(SchemaVersion {
+            current: read_version(&mut conn).await?,
+            latest,
+        })
     }
 
     async fn migrate_up(&self) -> Result<Vec<u32>, StoreError> {
         // BEGIN IMMEDIATE takes the write lock before reading the version, so two processes
         // initialising the same file apply each migration once.
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(map)?;
-        let history: Option<i64> = sqlx::query_scalar(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'totpstore_migrations'",
-        )
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(map)?;
-        let current = if history.is_some() {
-            let v: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM totpstore_migrations")
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(map)?;
-            v.unwrap_or(0) as u32
-        } else {
-            for table in OUR_TABLES {
-                let found: Option<i64> = sqlx::query_scalar(
-                    "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+        let current = match read_version(&mut tx).await? {
+            Some(version) => version,
+            None => {
+                sqlx::query(
+                    "CREATE TABLE totpstore_migrations (version INTEGER PRIMARY KEY NOT NULL, \
+                     description TEXT NOT NULL, applied_at TEXT NOT NULL)",
                 )
-                .bind(table)
-                .fetch_optional(&mut *tx)
+                .execute(&mut *tx)
                 .await
                 .map_err(map)?;
-                if found.is_some() {
-                    return Err(StoreError::ForeignTable { table: (*table).into() });
-                }
+                0
             }
-            sqlx::query(
-                "CREATE TABLE totpstore_migrations (version INTEGER PRIMARY KEY NOT NULL, \
-                 description TEXT NOT NULL, applied_at TEXT NOT NULL)",
-            )
-            .execute(&mut *tx)
-            .await
-            .map_err(map)?;
-            0
         };
 
         let mut applied = Vec::new();
         for migration in MIGRATIONS.iter().filter(|m| m.version > current) {
-            sqlx::raw_sql(migration.up).execute(&mut *tx).await.map_err(map)?;
+            sqlx::raw_sql(migration.up)
+                .execute(&mut *tx)
+                .await
+                .map_err(map)?;
             sqlx::query(
                 "INSERT INTO totpstore_migrations (version, description, applied_at) \
                  VALUES (?, ?, ?)",

@@ -54,7 +54,9 @@ macro_rules! define_all {
 crate::__for_each_case!(define_all;);
 
 async fn location(h: &dyn Harness) -> Box<dyn crate::Location> {
-    h.location().await.expect("the harness could not create a location")
+    h.location()
+        .await
+        .expect("the harness could not create a location")
 }
 
 /// A new location holds none of our tables.
@@ -64,7 +66,10 @@ pub async fn fresh_location_is_uninitialised(h: &dyn Harness) {
 
     let version = store.schema_version().await.expect("schema_version");
 
-    assert_eq!(version.current, None, "a fresh location must report no schema");
+    assert_eq!(
+        version.current, None,
+        "a fresh location must report no schema"
+    );
     assert!(version.latest >= 1);
     store.close().await;
     loc.cleanup().await;
@@ -103,10 +108,18 @@ pub async fn secrets_of_any_bytes_and_length_round_trip(h: &dyn Harness) {
     let store = open(loc.as_ref()).await;
     let every_byte: Vec<u8> = (0..=255).collect();
     let long: Vec<u8> = (0..1024).map(|i| (i * 7 % 256) as u8).collect();
-    let cases = [("bytes", every_byte), ("long", long), ("nul", vec![0; 41]), ("one", vec![0xff])];
+    let cases = [
+        ("bytes", every_byte),
+        ("long", long),
+        ("nul", vec![0; 41]),
+        ("one", vec![0xff]),
+    ];
 
     for (name, secret) in &cases {
-        store.save(&record(name, secret.clone()), SaveMode::Create).await.expect("save");
+        store
+            .save(&record(name, secret.clone()), SaveMode::Create)
+            .await
+            .expect("save");
     }
 
     for (name, secret) in &cases {
@@ -122,8 +135,10 @@ pub async fn last_used_at_round_trips_when_set(h: &dyn Harness) {
     let loc = location(h).await;
     let store = open(loc.as_ref()).await;
     let mut rec = record("bob", vec![9; 57]);
-    rec.last_used_at = Some(Utc.with_ymd_and_hms(2038, 1, 19, 3, 14, 8).unwrap()
-        + chrono::Duration::microseconds(999_999));
+    rec.last_used_at = Some(
+        Utc.with_ymd_and_hms(2038, 1, 19, 3, 14, 8).unwrap()
+            + chrono::Duration::microseconds(999_999),
+    );
 
     store.save(&rec, SaveMode::Create).await.expect("save");
 
@@ -137,13 +152,22 @@ pub async fn create_only_on_existing_user_fails_and_keeps_the_row(h: &dyn Harnes
     let loc = location(h).await;
     let store = open(loc.as_ref()).await;
     let first = record("carol", vec![1; 57]);
-    store.save(&first, SaveMode::Create).await.expect("first save");
+    store
+        .save(&first, SaveMode::Create)
+        .await
+        .expect("first save");
 
     let mut second = record("carol", vec![2; 57]);
     second.issuer = "Other".into();
-    let err = store.save(&second, SaveMode::Create).await.expect_err("second create-only save");
+    let err = store
+        .save(&second, SaveMode::Create)
+        .await
+        .expect_err("second create-only save");
 
-    assert!(matches!(err, StoreError::AlreadyExists(_)), "expected AlreadyExists, got {err:?}");
+    assert!(
+        matches!(err, StoreError::AlreadyExists(_)),
+        "expected AlreadyExists, got {err:?}"
+    );
     assert_eq!(store.load("carol").await.expect("load"), Some(first));
     store.close().await;
     loc.cleanup().await;
@@ -153,7 +177,10 @@ pub async fn create_only_on_existing_user_fails_and_keeps_the_row(h: &dyn Harnes
 pub async fn overwrite_replaces_the_row_and_leaves_one(h: &dyn Harness) {
     let loc = location(h).await;
     let store = open(loc.as_ref()).await;
-    store.save(&record("dave", vec![1; 57]), SaveMode::Create).await.expect("save");
+    store
+        .save(&record("dave", vec![1; 57]), SaveMode::Create)
+        .await
+        .expect("save");
 
     let mut replacement = record("dave", vec![2; 60]);
     replacement.issuer = "Replaced".into();
@@ -161,7 +188,10 @@ pub async fn overwrite_replaces_the_row_and_leaves_one(h: &dyn Harness) {
     replacement.period = 30;
     replacement.algorithm = totpstore::Algorithm::Sha512;
     replacement.created_at = Utc.with_ymd_and_hms(2030, 6, 1, 0, 0, 0).unwrap();
-    store.save(&replacement, SaveMode::Overwrite).await.expect("overwrite");
+    store
+        .save(&replacement, SaveMode::Overwrite)
+        .await
+        .expect("overwrite");
 
     assert_eq!(store.load("dave").await.expect("load"), Some(replacement));
     let all = store.list(None, 10).await.expect("list");
@@ -174,21 +204,33 @@ pub async fn overwrite_replaces_the_row_and_leaves_one(h: &dyn Harness) {
 pub async fn delete_removes_present_users_and_reports_absent_ones(h: &dyn Harness) {
     let loc = location(h).await;
     let store = open(loc.as_ref()).await;
-    store.save(&record("erin", vec![1; 57]), SaveMode::Create).await.expect("save");
-    store.save(&record("frank", vec![1; 57]), SaveMode::Create).await.expect("save");
+    store
+        .save(&record("erin", vec![1; 57]), SaveMode::Create)
+        .await
+        .expect("save");
+    store
+        .save(&record("frank", vec![1; 57]), SaveMode::Create)
+        .await
+        .expect("save");
 
     assert!(store.delete("erin").await.expect("delete present"));
     assert!(!store.delete("erin").await.expect("delete again"));
     assert!(!store.delete("nobody").await.expect("delete absent"));
 
     assert!(store.load("erin").await.expect("load").is_none());
-    assert!(store.load("frank").await.expect("load").is_some(), "other rows stay");
+    assert!(
+        store.load("frank").await.expect("load").is_some(),
+        "other rows stay"
+    );
     store.close().await;
     loc.cleanup().await;
 }
 
 async fn assert_distinct(store: &dyn TotpStore, a: &str, b: &str) {
-    store.save(&record(a, vec![0xa; 57]), SaveMode::Create).await.expect("save first");
+    store
+        .save(&record(a, vec![0xa; 57]), SaveMode::Create)
+        .await
+        .expect("save first");
     store
         .save(&record(b, vec![0xb; 57]), SaveMode::Create)
         .await
@@ -217,8 +259,14 @@ pub async fn usernames_differing_in_trailing_space_are_distinct(h: &dyn Harness)
     let loc = location(h).await;
     let store = open(loc.as_ref()).await;
 
-    store.save(&record("john", vec![1; 57]), SaveMode::Create).await.expect("save");
-    assert!(store.load("john ").await.expect("load").is_none(), "'john ' must not find 'john'");
+    store
+        .save(&record("john", vec![1; 57]), SaveMode::Create)
+        .await
+        .expect("save");
+    assert!(
+        store.load("john ").await.expect("load").is_none(),
+        "'john ' must not find 'john'"
+    );
     assert_distinct(store.as_ref(), "mary", "mary ").await;
 
     store.close().await;
@@ -229,10 +277,18 @@ pub async fn usernames_differing_in_trailing_space_are_distinct(h: &dyn Harness)
 pub async fn utf8_usernames_round_trip_at_full_length(h: &dyn Harness) {
     let loc = location(h).await;
     let store = open(loc.as_ref()).await;
-    let names = ["é".repeat(100), "名".repeat(100), "🔐".repeat(100), "ü名🔐a".repeat(25)];
+    let names = [
+        "é".repeat(100),
+        "名".repeat(100),
+        "🔐".repeat(100),
+        "ü名🔐a".repeat(25),
+    ];
 
     for name in &names {
-        store.save(&record(name, vec![7; 57]), SaveMode::Create).await.expect("save");
+        store
+            .save(&record(name, vec![7; 57]), SaveMode::Create)
+            .await
+            .expect("save");
     }
 
     for name in &names {
@@ -258,15 +314,24 @@ pub async fn quote_and_semicolon_names_are_stored_literally(h: &dyn Harness) {
     ];
 
     for name in names {
-        store.save(&record(name, vec![3; 57]), SaveMode::Create).await.expect("save");
+        store
+            .save(&record(name, vec![3; 57]), SaveMode::Create)
+            .await
+            .expect("save");
     }
 
     for name in names {
         let loaded = store.load(name).await.expect("load").expect("saved row");
         assert_eq!(loaded.username, name);
     }
-    assert!(store.load("percentX_").await.expect("load").is_none(), "no LIKE matching");
-    assert_eq!(store.list(None, 100).await.expect("list").len(), names.len());
+    assert!(
+        store.load("percentX_").await.expect("load").is_none(),
+        "no LIKE matching"
+    );
+    assert_eq!(
+        store.list(None, 100).await.expect("list").len(),
+        names.len()
+    );
     store.close().await;
     loc.cleanup().await;
 }
@@ -275,10 +340,20 @@ pub async fn quote_and_semicolon_names_are_stored_literally(h: &dyn Harness) {
 pub async fn paged_listing_returns_each_user_once_in_a_stable_order(h: &dyn Harness) {
     let loc = location(h).await;
     let store = open(loc.as_ref()).await;
-    let mut expected: Vec<String> = (0..250).map(|i| format!("user{:03}-{}", (i * 37) % 250, i % 3)).collect();
-    expected.extend(["Zed".to_owned(), "zed".to_owned(), "zed ".to_owned(), "ß".to_owned()]);
+    let mut expected: Vec<String> = (0..250)
+        .map(|i| format!("user{:03}-{}", (i * 37) % 250, i % 3))
+        .collect();
+    expected.extend([
+        "Zed".to_owned(),
+        "zed".to_owned(),
+        "zed ".to_owned(),
+        "ß".to_owned(),
+    ]);
     for name in &expected {
-        store.save(&record(name, vec![1; 57]), SaveMode::Create).await.expect("save");
+        store
+            .save(&record(name, vec![1; 57]), SaveMode::Create)
+            .await
+            .expect("save");
     }
 
     let pages = |store: Arc<dyn TotpStore>| async move {
@@ -316,7 +391,11 @@ pub async fn concurrent_create_only_saves_have_exactly_one_winner(h: &dyn Harnes
     let tasks: Vec<_> = (0..20u8)
         .map(|i| {
             let store = store.clone();
-            tokio::spawn(async move { store.save(&record("race", vec![i; 57]), SaveMode::Create).await })
+            tokio::spawn(async move {
+                store
+                    .save(&record("race", vec![i; 57]), SaveMode::Create)
+                    .await
+            })
         })
         .collect();
     let mut wins = 0;
@@ -342,9 +421,11 @@ pub async fn concurrent_overwrites_leave_exactly_one_row(h: &dyn Harness) {
     let tasks: Vec<_> = (0..20u8)
         .map(|i| {
             let store = store.clone();
-            tokio::spawn(
-                async move { store.save(&record("race", vec![i; 57]), SaveMode::Overwrite).await },
-            )
+            tokio::spawn(async move {
+                store
+                    .save(&record("race", vec![i; 57]), SaveMode::Overwrite)
+                    .await
+            })
         })
         .collect();
     for task in tasks {
@@ -354,7 +435,10 @@ pub async fn concurrent_overwrites_leave_exactly_one_row(h: &dyn Harness) {
     let rows = store.list(None, 100).await.expect("list");
     assert_eq!(rows.len(), 1);
     let byte = rows[0].secret.0[0];
-    assert!(byte < 20 && rows[0].secret.0.iter().all(|b| *b == byte), "one writer's whole value");
+    assert!(
+        byte < 20 && rows[0].secret.0.iter().all(|b| *b == byte),
+        "one writer's whole value"
+    );
     store.close().await;
     loc.cleanup().await;
 }
@@ -366,16 +450,37 @@ pub async fn metadata_round_trips_and_overwrites(h: &dyn Harness) {
     let every_byte: Vec<u8> = (0..=255).collect();
 
     assert_eq!(store.get_metadata("k").await.expect("get"), None);
-    store.put_metadata("k", &every_byte, SaveMode::Create).await.expect("put");
-    assert_eq!(store.get_metadata("k").await.expect("get"), Some(every_byte.clone()));
+    store
+        .put_metadata("k", &every_byte, SaveMode::Create)
+        .await
+        .expect("put");
+    assert_eq!(
+        store.get_metadata("k").await.expect("get"),
+        Some(every_byte.clone())
+    );
 
-    let err = store.put_metadata("k", b"other", SaveMode::Create).await.expect_err("create twice");
+    let err = store
+        .put_metadata("k", b"other", SaveMode::Create)
+        .await
+        .expect_err("create twice");
     assert!(matches!(err, StoreError::AlreadyExists(_)), "got {err:?}");
-    assert_eq!(store.get_metadata("k").await.expect("get"), Some(every_byte));
+    assert_eq!(
+        store.get_metadata("k").await.expect("get"),
+        Some(every_byte)
+    );
 
-    store.put_metadata("k", b"replaced", SaveMode::Overwrite).await.expect("overwrite");
-    store.put_metadata("K", b"other key", SaveMode::Create).await.expect("keys are exact");
-    assert_eq!(store.get_metadata("k").await.expect("get").as_deref(), Some(&b"replaced"[..]));
+    store
+        .put_metadata("k", b"replaced", SaveMode::Overwrite)
+        .await
+        .expect("overwrite");
+    store
+        .put_metadata("K", b"other key", SaveMode::Create)
+        .await
+        .expect("keys are exact");
+    assert_eq!(
+        store.get_metadata("k").await.expect("get").as_deref(),
+        Some(&b"replaced"[..])
+    );
     store.close().await;
     loc.cleanup().await;
 }
@@ -384,13 +489,25 @@ pub async fn metadata_round_trips_and_overwrites(h: &dyn Harness) {
 pub async fn second_store_on_the_same_location_sees_the_data(h: &dyn Harness) {
     let loc = location(h).await;
     let first = open(loc.as_ref()).await;
-    first.save(&record("shared", vec![5; 57]), SaveMode::Create).await.expect("save");
-    first.put_metadata("m", b"v", SaveMode::Create).await.expect("put");
+    first
+        .save(&record("shared", vec![5; 57]), SaveMode::Create)
+        .await
+        .expect("save");
+    first
+        .put_metadata("m", b"v", SaveMode::Create)
+        .await
+        .expect("put");
 
     let second = open(loc.as_ref()).await;
 
-    assert_eq!(second.load("shared").await.expect("load"), Some(record("shared", vec![5; 57])));
-    assert_eq!(second.get_metadata("m").await.expect("get").as_deref(), Some(&b"v"[..]));
+    assert_eq!(
+        second.load("shared").await.expect("load"),
+        Some(record("shared", vec![5; 57]))
+    );
+    assert_eq!(
+        second.get_metadata("m").await.expect("get").as_deref(),
+        Some(&b"v"[..])
+    );
     first.close().await;
     second.close().await;
     loc.cleanup().await;
@@ -401,7 +518,9 @@ pub async fn store_on_another_location_sees_nothing(h: &dyn Harness) {
     let here = location(h).await;
     let there = location(h).await;
     let a = open(here.as_ref()).await;
-    a.save(&record("isolated", vec![5; 57]), SaveMode::Create).await.expect("save");
+    a.save(&record("isolated", vec![5; 57]), SaveMode::Create)
+        .await
+        .expect("save");
 
     let b = open(there.as_ref()).await;
 
@@ -417,12 +536,18 @@ pub async fn store_on_another_location_sees_nothing(h: &dyn Harness) {
 pub async fn reopening_an_initialised_location_is_idempotent(h: &dyn Harness) {
     let loc = location(h).await;
     let first = open(loc.as_ref()).await;
-    first.save(&record("kept", vec![5; 57]), SaveMode::Create).await.expect("save");
+    first
+        .save(&record("kept", vec![5; 57]), SaveMode::Create)
+        .await
+        .expect("save");
     let version = first.schema_version().await.expect("version");
     first.close().await;
 
     let again = open(loc.as_ref()).await;
-    let applied = again.migrate_up().await.expect("migrate_up on a current schema");
+    let applied = again
+        .migrate_up()
+        .await
+        .expect("migrate_up on a current schema");
 
     assert_eq!(version.current, Some(version.latest));
     assert!(applied.is_empty(), "nothing to apply, got {applied:?}");
@@ -435,14 +560,22 @@ pub async fn reopening_an_initialised_location_is_idempotent(h: &dyn Harness) {
 /// A location holding a same-named table this tool did not create is refused, not adopted.
 pub async fn same_named_foreign_table_is_refused(h: &dyn Harness) {
     let loc = location(h).await;
-    loc.create_foreign_table("totp_configurations").await.expect("create the foreign table");
+    loc.create_foreign_table("totp_configurations")
+        .await
+        .expect("create the foreign table");
     let store = loc.connect().await.expect("connect");
 
     let version = store.schema_version().await;
     let migrated = store.migrate_up().await;
 
-    assert!(matches!(version, Err(StoreError::ForeignTable { .. })), "got {version:?}");
-    assert!(matches!(migrated, Err(StoreError::ForeignTable { .. })), "got {migrated:?}");
+    assert!(
+        matches!(version, Err(StoreError::ForeignTable { .. })),
+        "got {version:?}"
+    );
+    assert!(
+        matches!(migrated, Err(StoreError::ForeignTable { .. })),
+        "got {migrated:?}"
+    );
     store.close().await;
     loc.cleanup().await;
 }
@@ -454,11 +587,17 @@ pub async fn closed_store_returns_errors_not_panics(h: &dyn Harness) {
     store.close().await;
 
     assert!(store.load("x").await.is_err());
-    assert!(store.save(&record("x", vec![1; 57]), SaveMode::Create).await.is_err());
+    assert!(store
+        .save(&record("x", vec![1; 57]), SaveMode::Create)
+        .await
+        .is_err());
     assert!(store.delete("x").await.is_err());
     assert!(store.list(None, 1).await.is_err());
     assert!(store.get_metadata("x").await.is_err());
-    assert!(store.put_metadata("x", b"v", SaveMode::Overwrite).await.is_err());
+    assert!(store
+        .put_metadata("x", b"v", SaveMode::Overwrite)
+        .await
+        .is_err());
     assert!(store.schema_version().await.is_err());
     loc.cleanup().await;
 }
@@ -476,6 +615,9 @@ pub async fn unreachable_store_fails_within_the_deadline(h: &dyn Harness) {
     .await;
 
     let outcome = outcome.unwrap_or_else(|_| panic!("no answer within {UNREACHABLE_DEADLINE:?}"));
-    assert!(outcome.is_err(), "an unreachable store must report an error");
+    assert!(
+        outcome.is_err(),
+        "an unreachable store must report an error"
+    );
     assert!(started.elapsed() < UNREACHABLE_DEADLINE);
 }

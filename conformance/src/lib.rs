@@ -73,27 +73,26 @@ pub type Case = for<'a> fn(
 /// async test framework. Skips (returns) when `harness` is `None`.
 pub fn run_case<H: Harness>(harness: Option<H>, case: Case) {
     let Some(harness) = harness else { return };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(4)
-        .enable_all()
-        .build()
-        .expect("cannot start a tokio runtime for the conformance case");
-    runtime.block_on(case(&harness));
+    runtime().block_on(case(&harness));
 }
 
 /// Runs every case in order on one harness; an alternative to [`conformance_tests!`] for a
 /// caller that wants a single entry point.
 pub fn run_all<H: Harness>(harness: Option<H>) {
     let Some(harness) = harness else { return };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(4)
-        .enable_all()
-        .build()
-        .expect("cannot start a tokio runtime for the conformance suite");
+    let runtime = runtime();
     for (name, case) in cases::ALL {
         eprintln!("conformance case {name}");
         runtime.block_on(case(&harness));
     }
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(4)
+        .enable_all()
+        .build()
+        .expect("cannot start a tokio runtime for the conformance suite")
 }
 
 /// Writes one `#[test]` per conformance case, each calling [`run_case`] with the given harness

@@ -10,7 +10,10 @@ use crate::Location;
 
 /// Connects a store to `location` and initialises its schema, as the CLI does on first use.
 pub async fn open(location: &dyn Location) -> Box<dyn TotpStore> {
-    let store = location.connect().await.expect("connecting to a fresh location");
+    let store = location
+        .connect()
+        .await
+        .expect("connecting to a fresh location");
     prepare_schema(store.as_ref(), SchemaPolicy::InitialiseEmpty)
         .await
         .expect("initialising the schema of a fresh location");

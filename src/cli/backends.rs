@@ -19,8 +19,10 @@ pub fn list(backends: &[&'static BackendDescriptor]) -> String {
             } else {
                 "(no flag)".into()
             };
-            let default =
-                option.default.map(|d| format!(" [default: {d}]")).unwrap_or_default();
+            let default = option
+                .default
+                .map(|d| format!(" [default: {d}]"))
+                .unwrap_or_default();
             out.push_str(&format!(
                 "  {flag:<24} {key:<28} {}{}{default}\n",
                 env_var_name(&key),

@@ -41,7 +41,11 @@ pub mod generate_ids {
 }
 
 fn value_flag(id: &'static str, value_name: &'static str, help: &'static str) -> Arg {
-    Arg::new(id).long(id).value_name(value_name).help(help).action(ArgAction::Set)
+    Arg::new(id)
+        .long(id)
+        .value_name(value_name)
+        .help(help)
+        .action(ArgAction::Set)
 }
 
 /// Builds the whole command tree for the given backends.
@@ -52,10 +56,14 @@ pub fn build(backends: &[&'static BackendDescriptor]) -> Command {
         .subcommand_required(true)
         .arg_required_else_help(true)
         .arg(
-            value_flag(ids::LOG_LEVEL, "level", "log to stderr at this level or above")
-                .value_parser(["off", "error", "warn", "info", "debug", "trace"])
-                .default_value("off")
-                .global(true),
+            value_flag(
+                ids::LOG_LEVEL,
+                "level",
+                "log to stderr at this level or above",
+            )
+            .value_parser(["off", "error", "warn", "info", "debug", "trace"])
+            .default_value("off")
+            .global(true),
         )
         .subcommand(storage(backends))
 }
@@ -138,10 +146,19 @@ fn generate() -> Command {
     use generate_ids::*;
     Command::new("generate")
         .about("Generate a TOTP configuration for a user, store it and print its URI")
-        .arg(Arg::new(USERNAME).required(true).value_name("username").help("the user's name"))
         .arg(
-            value_flag(ALGORITHM, "string", "the TOTP algorithm: SHA1, SHA256 or SHA512")
-                .default_value("SHA1"),
+            Arg::new(USERNAME)
+                .required(true)
+                .value_name("username")
+                .help("the user's name"),
+        )
+        .arg(
+            value_flag(
+                ALGORITHM,
+                "string",
+                "the TOTP algorithm: SHA1, SHA256 or SHA512",
+            )
+            .default_value("SHA1"),
         )
         .arg(value_flag(DIGITS, "uint", "the number of digits, 6 or 8").default_value("6"))
         .arg(
@@ -156,8 +173,12 @@ fn generate() -> Command {
                 .default_value("Authelia"),
         )
         .arg(
-            value_flag(PATH, "string", "also save the QR code as a new PNG file at this path")
-                .short('p'),
+            value_flag(
+                PATH,
+                "string",
+                "also save the QR code as a new PNG file at this path",
+            )
+            .short('p'),
         )
         .arg(
             value_flag(PERIOD, "uint", "seconds each code is valid, 15 to 3600")

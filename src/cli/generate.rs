@@ -58,7 +58,11 @@ pub async fn run(
 
     let store = storage::connect(backend, options).await?;
     let storage = Storage::open(store, key, SchemaPolicy::InitialiseEmpty).await?;
-    let mode = if request.force { SaveMode::Overwrite } else { SaveMode::Create };
+    let mode = if request.force {
+        SaveMode::Overwrite
+    } else {
+        SaveMode::Create
+    };
     let saved = storage.save_totp(config, mode).await;
     storage.close().await;
     saved?;
@@ -70,9 +74,14 @@ pub async fn run(
     );
     if let (Some(path), Some(png)) = (&request.png_path, png) {
         qr::write_new_private_file(Path::new(path), &png).map_err(|source| {
-            Error::SavedWithoutPng { username: config.username.clone(), source }
+            Error::SavedWithoutPng {
+                username: config.username.clone(),
+                source,
+            }
         })?;
-        line.push_str(&format!(" and saved it as a PNG image at the path '{path}'"));
+        line.push_str(&format!(
+            " and saved it as a PNG image at the path '{path}'"
+        ));
     }
     Ok(line)
 }
@@ -85,12 +94,19 @@ fn layered<'a>(
     key: &str,
 ) -> Option<(String, String)> {
     if typed(matches, id) {
-        return matches.get_one::<String>(id).map(|v| (v.clone(), format!("--{id}")));
+        return matches
+            .get_one::<String>(id)
+            .map(|v| (v.clone(), format!("--{id}")));
     }
     if let Some(setting) = settings.get(key) {
-        return Some((setting.value.expose().to_owned(), format!("{key} (from {})", setting.source)));
+        return Some((
+            setting.value.expose().to_owned(),
+            format!("{key} (from {})", setting.source),
+        ));
     }
-    matches.get_one::<String>(id).map(|v| (v.clone(), format!("--{id}")))
+    matches
+        .get_one::<String>(id)
+        .map(|v| (v.clone(), format!("--{id}")))
 }
 
 fn parse_number<T: std::str::FromStr>(what: &str, raw: &str) -> Result<T, Error> {
@@ -100,38 +116,51 @@ fn parse_number<T: std::str::FromStr>(what: &str, raw: &str) -> Result<T, Error>
 }
 
 fn validate(matches: &ArgMatches, settings: &Settings) -> Result<Request, Error> {
-    let username = matches.get_one::<String>(ids::USERNAME).cloned().unwrap_or_default();
+    let username = matches
+        .get_one::<String>(ids::USERNAME)
+        .cloned()
+        .unwrap_or_default();
     validate_username(&username).map_err(|e| Error::invalid("username", e.to_string()))?;
 
     let (raw, what) = layered(matches, settings, ids::ISSUER, "totp.issuer").unwrap_or_default();
     validate_issuer(&raw).map_err(|e| Error::invalid(&what, e.to_string()))?;
     let issuer = raw;
 
-    let (raw, what) = layered(matches, settings, ids::ALGORITHM, "totp.algorithm").unwrap_or_default();
-    let algorithm: Algorithm = raw.parse().map_err(|e: crate::model::UnknownAlgorithm| {
-        Error::invalid(&what, e.to_string())
-    })?;
+    let (raw, what) =
+        layered(matches, settings, ids::ALGORITHM, "totp.algorithm").unwrap_or_default();
+    let algorithm: Algorithm = raw
+        .parse()
+        .map_err(|e: crate::model::UnknownAlgorithm| Error::invalid(&what, e.to_string()))?;
 
     let (raw, what) = layered(matches, settings, ids::DIGITS, "totp.digits").unwrap_or_default();
     let digits: u32 = parse_number(&what, &raw)?;
     if !otp::DIGITS.contains(&digits) {
-        return Err(Error::invalid(&what, format!("{digits} digits is not supported, use 6 or 8")));
+        return Err(Error::invalid(
+            &what,
+            format!("{digits} digits is not supported, use 6 or 8"),
+        ));
     }
 
     let (raw, what) = layered(matches, settings, ids::PERIOD, "totp.period").unwrap_or_default();
     let period: u32 = parse_number(&what, &raw)?;
     if !otp::PERIOD_RANGE.contains(&period) {
-        return Err(Error::invalid(&what, format!("{period} is outside 15 to 3600 seconds")));
+        return Err(Error::invalid(
+            &what,
+            format!("{period} is outside 15 to 3600 seconds"),
+        ));
     }
 
     let secret = match matches.get_one::<String>(ids::SECRET) {
         Some(text) => secret_from_base32(text)?,
         None => {
-            let (raw, what) =
-                layered(matches, settings, ids::SECRET_SIZE, "totp.secret_size").unwrap_or_default();
+            let (raw, what) = layered(matches, settings, ids::SECRET_SIZE, "totp.secret_size")
+                .unwrap_or_default();
             let size: usize = parse_number(&what, &raw)?;
             if !otp::SECRET_SIZE_RANGE.contains(&size) {
-                return Err(Error::invalid(&what, format!("{size} is outside 20 to 128 bytes")));
+                return Err(Error::invalid(
+                    &what,
+                    format!("{size} is outside 20 to 128 bytes"),
+                ));
             }
             otp::random_secret(size)
         }
@@ -143,7 +172,14 @@ fn validate(matches: &ArgMatches, settings: &Settings) -> Result<Request, Error>
     }
 
     Ok(Request {
-        config: NewTotp { username, issuer, algorithm, digits, period, secret },
+        config: NewTotp {
+            username,
+            issuer,
+            algorithm,
+            digits,
+            period,
+            secret,
+        },
         force: matches.get_flag(ids::FORCE),
         png_path,
     })
@@ -157,7 +193,10 @@ fn secret_from_base32(text: &str) -> Result<PlainSecret, Error> {
     if len < otp::MIN_SECRET_BYTES {
         return Err(Error::invalid(
             "--secret",
-            format!("it decodes to {len} bytes, at least {} are required", otp::MIN_SECRET_BYTES),
+            format!(
+                "it decodes to {len} bytes, at least {} are required",
+                otp::MIN_SECRET_BYTES
+            ),
         ));
     }
     if len < otp::RECOMMENDED_SECRET_BYTES {
@@ -182,7 +221,10 @@ fn check_png_path(path: &str) -> Result<(), Error> {
             format!("'{path}' already exists; choose a new file name"),
         ));
     }
-    let parent = p.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let parent = p
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     if !parent.is_dir() {
         return Err(Error::invalid(
             "--path",

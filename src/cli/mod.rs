@@ -49,7 +49,10 @@ where
     };
     init_logging(&matches);
 
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("Error: cannot start the async runtime: {e}");
@@ -117,7 +120,9 @@ fn refuse_flags_of_absent_backends(
         if arg == "--" {
             break;
         }
-        let Some(name) = arg.strip_prefix("--") else { continue };
+        let Some(name) = arg.strip_prefix("--") else {
+            continue;
+        };
         for tree in IN_TREE {
             let compiled = backends.iter().any(|b| b.name == tree.name);
             if !compiled && name.starts_with(&format!("{}.", tree.flag_prefix)) {
@@ -132,7 +137,10 @@ fn refuse_flags_of_absent_backends(
 }
 
 fn init_logging(matches: &clap::ArgMatches) {
-    let level = match matches.get_one::<String>(command::ids::LOG_LEVEL).map(String::as_str) {
+    let level = match matches
+        .get_one::<String>(command::ids::LOG_LEVEL)
+        .map(String::as_str)
+    {
         Some("error") => LevelFilter::ERROR,
         Some("warn") => LevelFilter::WARN,
         Some("info") => LevelFilter::INFO,

@@ -29,7 +29,10 @@ pub async fn migrate_up(
     Ok(if before == now {
         format!("The {} schema is up to date at version {now}", backend.name)
     } else {
-        format!("Migrated the {} schema from version {before} to version {now}", backend.name)
+        format!(
+            "Migrated the {} schema from version {before} to version {now}",
+            backend.name
+        )
     })
 }
 
@@ -46,7 +49,9 @@ pub async fn schema_info(
     store.close().await;
     let version = version?;
 
-    let current = version.current.map_or("none (not initialised)".to_owned(), |v| v.to_string());
+    let current = version
+        .current
+        .map_or("none (not initialised)".to_owned(), |v| v.to_string());
     let state = match version.current {
         None => "will be initialised on first use",
         Some(v) if v < version.latest => "outdated; run `totpstore storage migrate up`",

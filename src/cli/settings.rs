@@ -42,22 +42,42 @@ pub fn load(
 
     let env_text = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
     let list = |raw: &str| -> Vec<String> {
-        raw.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect()
+        raw.split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect()
     };
 
     let paths = if typed(matches, ids::CONFIG) {
-        let paths = matches.get_many::<String>(ids::CONFIG).into_iter().flatten();
-        ConfigPaths { paths: paths.map(PathBuf::from).collect(), explicit: true }
+        let paths = matches
+            .get_many::<String>(ids::CONFIG)
+            .into_iter()
+            .flatten();
+        ConfigPaths {
+            paths: paths.map(PathBuf::from).collect(),
+            explicit: true,
+        }
     } else if let Some(raw) = env_text(&format!("{ENV_PREFIX}CONFIG")) {
-        ConfigPaths { paths: list(&raw).into_iter().map(PathBuf::from).collect(), explicit: true }
+        ConfigPaths {
+            paths: list(&raw).into_iter().map(PathBuf::from).collect(),
+            explicit: true,
+        }
     } else {
         ConfigPaths::default()
     };
 
     let filter_names: Vec<String> = if typed(matches, ids::FILTERS) {
-        matches.get_many::<String>(ids::FILTERS).into_iter().flatten().cloned().collect()
+        matches
+            .get_many::<String>(ids::FILTERS)
+            .into_iter()
+            .flatten()
+            .cloned()
+            .collect()
     } else {
-        env_text(&format!("{ENV_PREFIX}CONFIG_FILTERS")).map(|raw| list(&raw)).unwrap_or_default()
+        env_text(&format!("{ENV_PREFIX}CONFIG_FILTERS"))
+            .map(|raw| list(&raw))
+            .unwrap_or_default()
     };
     let filters = filter_names
         .iter()
@@ -70,7 +90,11 @@ pub fn load(
     if typed(matches, ids::ENCRYPTION_KEY) {
         if let Some(key) = matches.get_one::<String>(ids::ENCRYPTION_KEY) {
             let value = Value::Secret(SecretString::from(key.as_str()));
-            settings.set("storage.encryption_key", value, Source::Flag(ids::ENCRYPTION_KEY.into()));
+            settings.set(
+                "storage.encryption_key",
+                value,
+                Source::Flag(ids::ENCRYPTION_KEY.into()),
+            );
         }
     }
     for backend in backends {
@@ -144,18 +168,28 @@ pub fn select_backend(
             let choices: Vec<String> = backends
                 .iter()
                 .map(|b| {
-                    let flags: Vec<String> =
-                        b.flag_options().map(|o| format!("--{}", b.flag_name(o))).collect();
-                    format!("{} ({}, or storage.{} in a configuration file)", b.name,
-                        flags.join(" / "), b.section)
+                    let flags: Vec<String> = b
+                        .flag_options()
+                        .map(|o| format!("--{}", b.flag_name(o)))
+                        .collect();
+                    format!(
+                        "{} ({}, or storage.{} in a configuration file)",
+                        b.name,
+                        flags.join(" / "),
+                        b.section
+                    )
                 })
                 .collect();
-            Err(Error::NoBackend { choices: choices.join("; ") })
+            Err(Error::NoBackend {
+                choices: choices.join("; "),
+            })
         }
         [(backend, _)] => Ok((backend, options_for(settings, backend))),
         several => {
-            let named: Vec<String> =
-                several.iter().map(|(b, source)| format!("{} from {source}", b.name)).collect();
+            let named: Vec<String> = several
+                .iter()
+                .map(|(b, source)| format!("{} from {source}", b.name))
+                .collect();
             Err(Error::SeveralBackends(named.join(", ")))
         }
     }

@@ -9,12 +9,15 @@ use std::path::PathBuf;
 
 use secrecy::SecretString;
 
-use super::{read_text, trim_one_newline, Catalogue, ConfigError, Settings, Source, Value};
 use super::ENV_PREFIX;
+use super::{read_text, trim_one_newline, Catalogue, ConfigError, Settings, Source, Value};
 
 /// The variable name for a configuration path, e.g. `TOTPSTORE_STORAGE_LOCAL_PATH`.
 pub fn env_var_name(path: &str) -> String {
-    format!("{ENV_PREFIX}{}", path.replace('.', "_").to_ascii_uppercase())
+    format!(
+        "{ENV_PREFIX}{}",
+        path.replace('.', "_").to_ascii_uppercase()
+    )
 }
 
 /// Reads every known path's variable through `lookup` (normally `std::env::var_os`).
@@ -27,7 +30,10 @@ pub fn read_env(
         match lookup(name) {
             None => Ok(None),
             Some(v) if v.is_empty() => Ok(None),
-            Some(v) => v.into_string().map(Some).map_err(|_| ConfigError::EnvNotUnicode(name.into())),
+            Some(v) => v
+                .into_string()
+                .map(Some)
+                .map_err(|_| ConfigError::EnvNotUnicode(name.into())),
         }
     };
 
@@ -51,8 +57,11 @@ pub fn read_env(
             (None, None) => None,
         };
         if let Some((text, var)) = value {
-            let value =
-                if spec.secret { Value::Secret(SecretString::from(text)) } else { Value::Plain(text) };
+            let value = if spec.secret {
+                Value::Secret(SecretString::from(text))
+            } else {
+                Value::Plain(text)
+            };
             settings.set(&spec.path, value, Source::Env(var));
         }
     }
@@ -65,7 +74,9 @@ pub fn read_env(
             .filter_map(|(k, _)| k.into_string().ok())
             .find(|k| k.starts_with(&prefix) && lookup(k).is_some_and(|v| !v.is_empty()))
         {
-            settings.absent_sections_set.insert(section, Source::Env(var));
+            settings
+                .absent_sections_set
+                .insert(section, Source::Env(var));
         }
     }
     Ok(())
@@ -80,8 +91,10 @@ mod tests {
     use super::*;
 
     fn run(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
-        let vars: HashMap<String, OsString> =
-            vars.iter().map(|(k, v)| (k.to_string(), OsString::from(v))).collect();
+        let vars: HashMap<String, OsString> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), OsString::from(v)))
+            .collect();
         let catalogue = Catalogue::new(&[], &[]);
         let mut settings = Settings::default();
         read_env(&catalogue, &mut settings, &|name| vars.get(name).cloned())?;
@@ -90,8 +103,14 @@ mod tests {
 
     #[test]
     fn names_follow_the_key_path() {
-        assert_eq!(env_var_name("storage.encryption_key"), "TOTPSTORE_STORAGE_ENCRYPTION_KEY");
-        assert_eq!(env_var_name("totp.secret_size"), "TOTPSTORE_TOTP_SECRET_SIZE");
+        assert_eq!(
+            env_var_name("storage.encryption_key"),
+            "TOTPSTORE_STORAGE_ENCRYPTION_KEY"
+        );
+        assert_eq!(
+            env_var_name("totp.secret_size"),
+            "TOTPSTORE_TOTP_SECRET_SIZE"
+        );
     }
 
     #[test]
@@ -103,7 +122,10 @@ mod tests {
 
         let s = run(&[
             ("TOTPSTORE_TOTP_ISSUER", "Example"),
-            ("TOTPSTORE_STORAGE_ENCRYPTION_KEY_FILE", key_file.to_str().unwrap()),
+            (
+                "TOTPSTORE_STORAGE_ENCRYPTION_KEY_FILE",
+                key_file.to_str().unwrap(),
+            ),
         ])
         .unwrap();
 
@@ -127,7 +149,12 @@ mod tests {
 
     #[test]
     fn an_unreadable_file_variant_is_named() {
-        let err = run(&[("TOTPSTORE_STORAGE_ENCRYPTION_KEY_FILE", "/nonexistent/key")]).unwrap_err();
-        assert!(err.to_string().contains("TOTPSTORE_STORAGE_ENCRYPTION_KEY_FILE"), "{err}");
+        let err =
+            run(&[("TOTPSTORE_STORAGE_ENCRYPTION_KEY_FILE", "/nonexistent/key")]).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("TOTPSTORE_STORAGE_ENCRYPTION_KEY_FILE"),
+            "{err}"
+        );
     }
 }

@@ -19,7 +19,10 @@ pub struct ConfigPaths {
 
 impl Default for ConfigPaths {
     fn default() -> Self {
-        Self { paths: vec![PathBuf::from(DEFAULT_CONFIG)], explicit: false }
+        Self {
+            paths: vec![PathBuf::from(DEFAULT_CONFIG)],
+            explicit: false,
+        }
     }
 }
 
@@ -32,11 +35,10 @@ pub fn load_files(
 ) -> Result<(), ConfigError> {
     for path in &paths.paths {
         for file in expand(path, paths.explicit)? {
-            let text =
-                std::fs::read_to_string(&file).map_err(|source| ConfigError::Read {
-                    path: file.clone(),
-                    source,
-                })?;
+            let text = std::fs::read_to_string(&file).map_err(|source| ConfigError::Read {
+                path: file.clone(),
+                source,
+            })?;
             let text = apply_filters(filters, &file, &text)?;
             load_text(&file, &text, catalogue, settings)?;
         }
@@ -49,20 +51,37 @@ fn expand(path: &Path, explicit: bool) -> Result<Vec<PathBuf>, ConfigError> {
     let meta = match std::fs::metadata(path) {
         Ok(meta) => meta,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return if explicit { Err(ConfigError::Missing(path.into())) } else { Ok(vec![]) };
+            return if explicit {
+                Err(ConfigError::Missing(path.into()))
+            } else {
+                Ok(vec![])
+            };
         }
-        Err(source) => return Err(ConfigError::Read { path: path.into(), source }),
+        Err(source) => {
+            return Err(ConfigError::Read {
+                path: path.into(),
+                source,
+            })
+        }
     };
     if !meta.is_dir() {
         return Ok(vec![path.into()]);
     }
-    let entries = std::fs::read_dir(path)
-        .map_err(|source| ConfigError::Read { path: path.into(), source })?;
+    let entries = std::fs::read_dir(path).map_err(|source| ConfigError::Read {
+        path: path.into(),
+        source,
+    })?;
     let mut files = Vec::new();
     for entry in entries {
-        let entry = entry.map_err(|source| ConfigError::Read { path: path.into(), source })?;
+        let entry = entry.map_err(|source| ConfigError::Read {
+            path: path.into(),
+            source,
+        })?;
         let file = entry.path();
-        let yaml = matches!(file.extension().and_then(|e| e.to_str()), Some("yml" | "yaml"));
+        let yaml = matches!(
+            file.extension().and_then(|e| e.to_str()),
+            Some("yml" | "yaml")
+        );
         if yaml && file.is_file() {
             files.push(file);
         }
@@ -79,11 +98,23 @@ pub(crate) fn load_text(
     settings: &mut Settings,
 ) -> Result<(), ConfigError> {
     let doc: Yaml = serde_yaml::from_str(text).map_err(|e| {
-        let (line, column) = e.location().map(|l| (l.line(), l.column())).unwrap_or((0, 0));
+        let (line, column) = e
+            .location()
+            .map(|l| (l.line(), l.column()))
+            .unwrap_or((0, 0));
         let message = e.to_string();
         // serde_yaml appends " at line L column C"; the location is already in our message.
-        let message = message.split(" at line ").next().unwrap_or(&message).to_owned();
-        ConfigError::Yaml { path: file.into(), line, column, message }
+        let message = message
+            .split(" at line ")
+            .next()
+            .unwrap_or(&message)
+            .to_owned();
+        ConfigError::Yaml {
+            path: file.into(),
+            line,
+            column,
+            message,
+        }
     })?;
     let top = match doc {
         Yaml::Null => return Ok(()),
@@ -121,15 +152,20 @@ fn walk_section(
         let path = format!("{prefix}.{key}");
         if let Some(spec) = catalogue.get(&path) {
             if let Some(text) = scalar(file, &path, value)? {
-                let value =
-                    if spec.secret { Value::Secret(SecretString::from(text)) } else { Value::Plain(text) };
+                let value = if spec.secret {
+                    Value::Secret(SecretString::from(text))
+                } else {
+                    Value::Plain(text)
+                };
                 settings.set(&path, value, Source::File(file.into()));
             }
         } else if prefix == "storage" && catalogue.section_known(&key) {
             walk_section(file, &path, value, catalogue, settings)?;
         } else if prefix == "storage" && catalogue.absent_backend(&key).is_some() {
             if !value.is_null() {
-                settings.absent_sections_set.insert(key, Source::File(file.into()));
+                settings
+                    .absent_sections_set
+                    .insert(key, Source::File(file.into()));
             }
         } else {
             settings.warnings.push(format!(
@@ -148,12 +184,20 @@ fn scalar(file: &Path, path: &str, value: Yaml) -> Result<Option<String>, Config
         Yaml::String(s) => Ok(Some(s)),
         Yaml::Number(n) => Ok(Some(n.to_string())),
         Yaml::Bool(b) => Ok(Some(b.to_string())),
-        _ => Err(shape(file, path, "must be a single value, not a list or mapping")),
+        _ => Err(shape(
+            file,
+            path,
+            "must be a single value, not a list or mapping",
+        )),
     }
 }
 
 fn shape(file: &Path, key: &str, reason: &str) -> ConfigError {
-    ConfigError::Shape { path: file.into(), key: key.into(), reason: reason.into() }
+    ConfigError::Shape {
+        path: file.into(),
+        key: key.into(),
+        reason: reason.into(),
+    }
 }
 
 #[cfg(test)]
@@ -162,7 +206,10 @@ mod tests {
 
     fn catalogue() -> Catalogue {
         let mut c = Catalogue::new(&[], &[("mysql", "mysql")]);
-        c.keys.push(super::super::KeySpec { path: "storage.local.path".into(), secret: false });
+        c.keys.push(super::super::KeySpec {
+            path: "storage.local.path".into(),
+            secret: false,
+        });
         c
     }
 
@@ -181,13 +228,17 @@ mod tests {
         .unwrap();
         assert_eq!(s.text("storage.local.path"), Some("/tmp/db.sqlite3"));
         assert_eq!(s.text("totp.digits"), Some("8"));
-        assert!(matches!(s.get("storage.encryption_key").unwrap().value, Value::Secret(_)));
+        assert!(matches!(
+            s.get("storage.encryption_key").unwrap().value,
+            Value::Secret(_)
+        ));
         assert!(s.warnings.is_empty(), "{:?}", s.warnings);
     }
 
     #[test]
     fn unknown_keys_in_our_sections_are_warned_about() {
-        let s = load("storage:\n  colour: blue\n  local:\n    size: 3\ntotp:\n  skew: 1\n").unwrap();
+        let s =
+            load("storage:\n  colour: blue\n  local:\n    size: 3\ntotp:\n  skew: 1\n").unwrap();
         let all = s.warnings.join("\n");
         for key in ["storage.colour", "storage.local.size", "totp.skew"] {
             assert!(all.contains(key), "{key} missing from {all}");

@@ -53,7 +53,11 @@ fn env_lookup(name: &str) -> Option<String> {
 
 fn filter_error(file: &Path, text: &str, offset: usize, reason: String) -> ConfigError {
     let line = text[..offset].matches('\n').count() + 1;
-    ConfigError::Filter { path: file.into(), line, reason }
+    ConfigError::Filter {
+        path: file.into(),
+        line,
+        reason,
+    }
 }
 
 fn expand_env(
@@ -121,7 +125,12 @@ fn template(
         out.push_str(&rest[..start]);
         let offset = text.len() - rest.len() + start;
         let Some(len) = rest[start..].find("}}") else {
-            return Err(filter_error(file, text, offset, "'{{' without a closing '}}'".into()));
+            return Err(filter_error(
+                file,
+                text,
+                offset,
+                "'{{' without a closing '}}'".into(),
+            ));
         };
         let action = &rest[start + 2..start + len];
         let value = evaluate(action, env).map_err(|r| filter_error(file, text, offset, r))?;
@@ -160,7 +169,11 @@ fn evaluate(action: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<String
         value = match stage {
             "squote" => format!("'{}'", value.replace('\'', "''")),
             "quote" => quote(&value),
-            other => return Err(format!("unknown template pipe '{other}', use squote or quote")),
+            other => {
+                return Err(format!(
+                    "unknown template pipe '{other}', use squote or quote"
+                ))
+            }
         };
     }
     Ok(value)
@@ -207,13 +220,19 @@ mod tests {
     fn expand_env_refuses_unset_variables_naming_them_and_the_line() {
         let err = expand_env(Path::new("c.yml"), "a: 1\nb: ${NOPE}\n", &env).unwrap_err();
         let msg = err.to_string();
-        assert!(msg.contains("NOPE") && msg.contains("line 2") && msg.contains("c.yml"), "{msg}");
+        assert!(
+            msg.contains("NOPE") && msg.contains("line 2") && msg.contains("c.yml"),
+            "{msg}"
+        );
     }
 
     #[test]
     fn template_functions_and_pipes() {
         let f = Path::new("c.yml");
-        assert_eq!(template(f, "h: {{ env \"DB_HOST\" }}", &env).unwrap(), "h: db.internal");
+        assert_eq!(
+            template(f, "h: {{ env \"DB_HOST\" }}", &env).unwrap(),
+            "h: db.internal"
+        );
         assert_eq!(template(f, "h: {{ env \"NOPE\" }}", &env).unwrap(), "h: ");
         assert_eq!(
             template(f, "p: {{ env \"TRICKY\" | squote }}", &env).unwrap(),
@@ -241,7 +260,10 @@ mod tests {
         let path = std::env::temp_dir().join(format!("totpstore-tpl-{}", std::process::id()));
         std::fs::write(&path, "s3cr3t\n").unwrap();
         let input = format!("k: {{{{ secret \"{}\" | squote }}}}", path.display());
-        assert_eq!(template(Path::new("c.yml"), &input, &env).unwrap(), "k: 's3cr3t'");
+        assert_eq!(
+            template(Path::new("c.yml"), &input, &env).unwrap(),
+            "k: 's3cr3t'"
+        );
         std::fs::remove_file(path).unwrap();
     }
 
@@ -249,12 +271,17 @@ mod tests {
     fn unknown_template_function_names_file_and_line() {
         let err = template(Path::new("c.yml"), "a: 1\n\nb: {{ shell \"ls\" }}", &env).unwrap_err();
         let msg = err.to_string();
-        assert!(msg.contains("shell") && msg.contains("line 3") && msg.contains("c.yml"), "{msg}");
+        assert!(
+            msg.contains("shell") && msg.contains("line 3") && msg.contains("c.yml"),
+            "{msg}"
+        );
     }
 
     #[test]
     fn unknown_filter_names_the_known_ones() {
         let err = "yaml-magic".parse::<Filter>().unwrap_err().to_string();
-        assert!(err.contains("yaml-magic") && err.contains("expand-env") && err.contains("template"));
+        assert!(
+            err.contains("yaml-magic") && err.contains("expand-env") && err.contains("template")
+        );
     }
 }

@@ -119,16 +119,27 @@ impl Catalogue {
     pub fn new(backends: &[&BackendDescriptor], absent: &[(&str, &str)]) -> Self {
         let mut keys: Vec<KeySpec> = CORE_KEYS
             .iter()
-            .map(|&(path, secret)| KeySpec { path: path.into(), secret })
+            .map(|&(path, secret)| KeySpec {
+                path: path.into(),
+                secret,
+            })
             .collect();
         for backend in backends {
             for option in backend.options {
-                keys.push(KeySpec { path: backend.config_key(option), secret: option.secret });
+                keys.push(KeySpec {
+                    path: backend.config_key(option),
+                    secret: option.secret,
+                });
             }
         }
-        let absent_sections =
-            absent.iter().map(|&(section, name)| (section.into(), name.into())).collect();
-        Self { keys, absent_sections }
+        let absent_sections = absent
+            .iter()
+            .map(|&(section, name)| (section.into(), name.into()))
+            .collect();
+        Self {
+            keys,
+            absent_sections,
+        }
     }
 
     /// Looks a path up.
@@ -166,7 +177,8 @@ pub struct Settings {
 impl Settings {
     /// Sets (or overrides) one path.
     pub fn set(&mut self, path: &str, value: Value, source: Source) {
-        self.values.insert(path.to_owned(), Setting { value, source });
+        self.values
+            .insert(path.to_owned(), Setting { value, source });
     }
 
     /// The setting at `path`, if any layer set it.
@@ -261,7 +273,9 @@ pub enum ConfigError {
 
 /// Drops one trailing `\n` or `\r\n`, as `_FILE` variables and `secret` templates do.
 pub fn trim_one_newline(text: &str) -> &str {
-    text.strip_suffix("\r\n").or_else(|| text.strip_suffix('\n')).unwrap_or(text)
+    text.strip_suffix("\r\n")
+        .or_else(|| text.strip_suffix('\n'))
+        .unwrap_or(text)
 }
 
 /// Reads `path` as UTF-8, for `_FILE` variables and `secret` templates.
