@@ -62,7 +62,8 @@ fn generate_stores_the_user_in_a_private_json_file() {
     assert!(
         line.starts_with(
             "Successfully generated TOTP configuration for user 'alice' with URI \
-             'otpauth://totp/Authelia:alice?algorithm=SHA1&digits=6&issuer=Authelia&period=30&secret="
+             'otpauth://totp/Authelia:alice?algorithm=SHA1&digits=6&issuer=Authelia\
+             &period=30&secret="
         ),
         "stdout: {line}"
     );
