@@ -6,6 +6,7 @@
 use crate::config::ConfigError;
 use crate::crypto::CryptoError;
 use crate::qr::QrError;
+use crate::registry::RegistryConflict;
 use crate::store::StoreError;
 
 /// The command that brings a database's schema up to this binary's version.
@@ -75,6 +76,9 @@ pub enum Error {
          features sqlite, mysql or postgres"
     )]
     NoBackendCompiled,
+    /// Two linked-in backends claim the same name, section or flag prefix.
+    #[error(transparent)]
+    Registry(#[from] RegistryConflict),
     /// More than one backend was selected.
     #[error("more than one storage backend is configured ({0}); configure exactly one")]
     SeveralBackends(String),

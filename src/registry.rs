@@ -93,6 +93,52 @@ pub fn backends() -> Vec<&'static BackendDescriptor> {
     all
 }
 
+/// Two registered backends claim the same name, configuration section or flag prefix.
+///
+/// Typically a backend copied from another whose descriptor was not fully renamed; without
+/// this check the CLI would panic building its flags or select the wrong backend.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "the storage backends '{first}' and '{second}' both claim the {what} '{value}'; \
+     each backend needs its own"
+)]
+pub struct RegistryConflict {
+    /// `name`, `configuration section` or `flag prefix`.
+    pub what: &'static str,
+    /// The value both claim.
+    pub value: &'static str,
+    /// One backend's name.
+    pub first: &'static str,
+    /// The other backend's name.
+    pub second: &'static str,
+}
+
+/// Checks that no two of `backends` share a name, a configuration section or a flag prefix.
+pub fn check(backends: &[&'static BackendDescriptor]) -> Result<(), RegistryConflict> {
+    type Field = fn(&BackendDescriptor) -> &'static str;
+    let fields: [(&'static str, Field); 3] = [
+        ("name", |d| d.name),
+        ("configuration section", |d| d.section),
+        ("flag prefix", |d| d.flag_prefix),
+    ];
+    for (i, a) in backends.iter().enumerate() {
+        for b in &backends[i + 1..] {
+            for (what, field) in fields {
+                if field(a) == field(b) {
+                    let value = field(a);
+                    return Err(RegistryConflict {
+                        what,
+                        value,
+                        first: a.name,
+                        second: b.name,
+                    });
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Looks a backend up by registry name.
 pub fn backend(name: &str) -> Option<&'static BackendDescriptor> {
     inventory::iter::<BackendDescriptor>
@@ -217,6 +263,35 @@ mod tests {
         assert!(parse_duration("0s").is_err());
         assert!(parse_duration("5 parsecs").is_err());
         assert!(parse_duration("").is_err());
+    }
+
+    fn descriptor(name: &'static str, section: &'static str) -> BackendDescriptor {
+        BackendDescriptor {
+            name,
+            section,
+            flag_prefix: name,
+            summary: "",
+            options: &[],
+            connect: |_| Box::pin(async { Err(StoreError::Closed("test")) }),
+        }
+    }
+
+    #[test]
+    fn conflicting_descriptors_are_reported() {
+        let a: &'static _ = Box::leak(Box::new(descriptor("a", "one")));
+        let b: &'static _ = Box::leak(Box::new(descriptor("b", "two")));
+        let copy: &'static _ = Box::leak(Box::new(descriptor("c", "one")));
+        assert_eq!(check(&[a, b]), Ok(()));
+        let conflict = check(&[a, b, copy]).unwrap_err();
+        assert_eq!(
+            (conflict.what, conflict.value),
+            ("configuration section", "one")
+        );
+        assert_eq!(
+            conflict.to_string(),
+            "the storage backends 'a' and 'c' both claim the configuration section 'one'; \
+             each backend needs its own"
+        );
     }
 
     #[test]

@@ -34,6 +34,9 @@ where
 {
     crate::backends::keep_linked();
     let backends = registry::backends();
+    if let Err(conflict) = registry::check(&backends) {
+        return report(&conflict.into());
+    }
     let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
 
     if let Err(e) = refuse_flags_of_absent_backends(&args, &backends) {
@@ -76,6 +79,9 @@ async fn dispatch(
         unreachable!("clap requires the storage subcommand")
     };
     match storage.subcommand() {
+        Some(("backends", _)) => Ok(backends::list(backends)),
+        // Said first, so that a binary without backends does not ask for a key it cannot use.
+        _ if backends.is_empty() => Err(Error::NoBackendCompiled),
         Some(("user", user)) => match user.subcommand() {
             Some(("totp", totp)) => match totp.subcommand() {
                 Some(("generate", m)) => generate::run(m, backends).await,
@@ -88,7 +94,6 @@ async fn dispatch(
             _ => unreachable!("clap requires a migrate subcommand"),
         },
         Some(("schema-info", m)) => schema::schema_info(m, backends).await,
-        Some(("backends", _)) => Ok(backends::list(backends)),
         _ => unreachable!("clap requires a storage subcommand"),
     }
 }
