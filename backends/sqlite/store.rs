@@ -62,30 +62,22 @@ impl SqliteStore {
 
 /// The highest applied migration, `None` when the file holds none of our tables, or
 /// `ForeignTable` when one of our table names exists without our migration history.
+///
+/// The table names are read in one statement, so they come from one snapshot: with separate
+/// queries, another process initialising the file in between made a fresh file look as if
+/// a foreign program owned our tables.
 async fn read_version(conn: &mut SqliteConnection) -> Result<Option<u32>, StoreError> {
-    let exists = |table: &'static str| {
-        sqlx::query_scalar::<_, i64>(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
-        )
-        .bind(table)
-    };
-    if exists("totpstore_migrations")
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(map)?
-        .is_none()
-    {
-        for table in OUR_TABLES {
-            if exists(table)
-                .fetch_optional(&mut *conn)
-                .await
-                .map_err(map)?
-                .is_some()
-            {
-                return Err(StoreError::ForeignTable {
-                    table: (*table).into(),
-                });
-            }
+    let tables: Vec<String> =
+        sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table'")
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(map)?;
+    let exists = |table: &str| tables.iter().any(|t| t == table);
+    if !exists("totpstore_migrations") {
+        if let Some(table) = OUR_TABLES.iter().find(|t| exists(t)) {
+            return Err(StoreError::ForeignTable {
+                table: (*table).into(),
+            });
         }
         return Ok(None);
     }
