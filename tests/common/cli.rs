@@ -222,6 +222,16 @@ impl Run {
         line
     }
 
+    /// Asserts exit status 0 and an empty stderr; returns stdout, however many lines.
+    pub fn success_text(&self) -> &str {
+        assert_eq!(self.code, Some(0), "expected success, got {self:#?}");
+        assert_eq!(
+            self.stderr, "",
+            "nothing must be printed on stderr: {self:#?}"
+        );
+        &self.stdout
+    }
+
     /// Asserts status 0 and an empty stderr; returns the printed URI.
     pub fn quiet_uri(&self, user: &str) -> String {
         let uri = self.uri(user);
