@@ -7,6 +7,9 @@
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 
+#[cfg(any(feature = "mysql", feature = "postgres"))]
+mod address;
+
 #[cfg(feature = "mysql")]
 pub mod mysql;
 

@@ -1,0 +1,59 @@
+//! PostgreSQL backend: a schema of a database on a PostgreSQL 12+ server.
+//!
+//! Tables (see `migrations/postgres/`), in the configured schema (`public` by default; created
+//! on first use if missing, and used verbatim as a quoted identifier, so `Auth` is not `auth`):
+//!
+//! - `totp_configurations`: one row per user. `username` is `TEXT COLLATE "C"` with a unique
+//!   constraint, so names compare and sort byte for byte whatever the database's collation;
+//!   `secret` is `BYTEA`, timestamps are `TIMESTAMPTZ`.
+//! - `totpstore_metadata`: `key` (`TEXT COLLATE "C"`) to `value` (`BYTEA`).
+//! - `totpstore_migrations`: the schema history, committed with the first migration.
+//!
+//! Every connection starts with `search_path` set to the schema alone, so the SQL names tables
+//! unqualified and never reaches a same-named table in another schema.
+//!
+//! Capabilities and limits:
+//!
+//! - a create-only save is one `INSERT` that the unique constraint decides; an overwrite is one
+//!   `INSERT ... ON CONFLICT (username) DO UPDATE`;
+//! - `migrate_up` runs each migration in a transaction holding a transaction-scoped advisory
+//!   lock keyed by the schema, so concurrent first runs apply each migration once;
+//! - connecting is bounded by `timeout` (default 5 s); later queries are not, so a server that
+//!   stops answering mid-run can stall a command;
+//! - no TLS: the driver is built without a TLS implementation, so connections are plain TCP
+//!   or a unix socket;
+//! - a pooler in transaction mode (PgBouncer) would not keep the session's `search_path`; use
+//!   session mode or connect to the server directly.
+
+mod config;
+mod error;
+mod store;
+
+pub use config::{OPTIONS, SECTION};
+pub use store::PostgresStore;
+
+use crate::registry::{BackendDescriptor, BackendOptions, ConnectFuture};
+
+/// Registry name.
+pub const NAME: &str = "postgres";
+
+/// The constructor registered for this backend.
+pub const DESCRIPTOR_CONNECT: fn(BackendOptions) -> ConnectFuture = connect;
+
+fn connect(options: BackendOptions) -> ConnectFuture {
+    Box::pin(async move {
+        let store = PostgresStore::connect(&options).await?;
+        Ok(Box::new(store) as Box<dyn crate::TotpStore>)
+    })
+}
+
+inventory::submit! {
+    BackendDescriptor {
+        name: NAME,
+        section: SECTION,
+        flag_prefix: "postgres",
+        summary: "PostgreSQL 12+ server",
+        options: OPTIONS,
+        connect: DESCRIPTOR_CONNECT,
+    }
+}
