@@ -79,9 +79,9 @@ fn expand_env(
                     return Err(filter_error(file, text, offset, reason));
                 }
             }
-        } else if after.starts_with('$') {
+        } else if let Some(escaped) = after.strip_prefix('$') {
             out.push('$');
-            rest = &after[1..];
+            rest = escaped;
             continue;
         } else {
             let end = after
