@@ -16,10 +16,8 @@ pub fn list(backends: &[&'static BackendDescriptor]) -> String {
             .unwrap_or_default();
         return format!("{first}{}", chars.as_str());
     }
-    let mut out = String::from(
-        "Compiled-in storage backends; setting any option of one (by flag, environment \
-         variable or configuration file) selects it.\n",
-    );
+    let mut out =
+        String::from("Storage backends in this binary; setting any option of one selects it.\n");
     for backend in backends {
         out.push_str(&format!("\n{}: {}\n", backend.name, backend.summary));
         out.push_str(&format!(
