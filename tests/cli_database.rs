@@ -1,0 +1,189 @@
+//! The SQLite file `generate` is pointed at: created on first use, an empty file initialised,
+//! and refused without writing when its folder is missing, it is a folder or not a database,
+//! it holds a foreign table, or its schema is newer or older than the binary's.
+
+#![cfg(feature = "sqlite")]
+
+mod common;
+
+use common::cli::*;
+
+/// `generate john` on the SQLite file `path` with [`KEY`].
+fn generate_on(sandbox: &Sandbox, path: &str) -> Run {
+    sandbox.run(&[
+        "storage",
+        "user",
+        "totp",
+        "generate",
+        "john",
+        "--sqlite.path",
+        path,
+        "--encryption-key",
+        KEY,
+    ])
+}
+
+#[test]
+fn a_new_file_is_initialised_with_the_schema_and_the_key_check_value() {
+    let sandbox = Sandbox::new();
+
+    sandbox.generate("john", &[]).quiet_uri("john");
+
+    let metadata = sandbox.metadata();
+    assert_eq!(
+        metadata.keys().collect::<Vec<_>>(),
+        ["encryption_check"],
+        "{metadata:?}"
+    );
+    assert!(!metadata["encryption_check"].is_empty());
+}
+
+#[test]
+fn an_empty_existing_file_is_initialised() {
+    let sandbox = Sandbox::new();
+    sandbox.write(DB, "");
+
+    let run = sandbox.generate("john", &[]);
+
+    let uri = run.quiet_uri("john");
+    assert_eq!(stored_secret(&sandbox.db(), "john"), secret_bytes(&uri));
+}
+
+#[test]
+fn a_missing_folder_is_refused_naming_it() {
+    let sandbox = Sandbox::new();
+
+    let run = generate_on(&sandbox, "absent/totp.sqlite3");
+
+    run.error_with(&["sqlite", "absent", "does not exist"]);
+    assert!(!sandbox.join("absent").exists());
+}
+
+#[test]
+fn a_folder_is_refused() {
+    let sandbox = Sandbox::new();
+    std::fs::create_dir(sandbox.join("folder")).unwrap();
+
+    let run = generate_on(&sandbox, "folder");
+
+    run.error_with(&["folder", "not a database file"]);
+}
+
+#[test]
+fn a_file_that_is_not_a_database_is_refused_and_left_alone() {
+    let sandbox = Sandbox::new();
+    let text = "name,secret\njohn,not a database\n".repeat(20);
+    sandbox.write("notes.csv", &text);
+
+    let run = generate_on(&sandbox, "notes.csv");
+
+    run.error_with(&["not a database"]);
+    assert_eq!(
+        std::fs::read_to_string(sandbox.join("notes.csv")).unwrap(),
+        text
+    );
+}
+
+#[test]
+fn a_database_with_a_foreign_table_of_our_name_is_refused_not_adopted() {
+    let sandbox = Sandbox::new();
+    sandbox.write(DB, "");
+    execute(
+        &sandbox.db(),
+        "CREATE TABLE totp_configurations (id INTEGER PRIMARY KEY, owner TEXT)",
+    );
+
+    let run = sandbox.generate("john", &[]);
+
+    run.error_with(&["totp_configurations", "did not create"]);
+    assert!(
+        sandbox.metadata().is_empty(),
+        "no table of ours may be added"
+    );
+}
+
+#[test]
+fn a_schema_newer_than_the_binary_is_refused() {
+    let sandbox = Sandbox::new().seeded();
+    execute(
+        &sandbox.db(),
+        "INSERT INTO totpstore_migrations (version, description, applied_at) \
+         VALUES (999, 'from the future', '2100-01-01T00:00:00Z')",
+    );
+    let before = sandbox.rows();
+
+    let run = sandbox.generate("john", &[]);
+
+    run.error_with(&["version 999", "newer"]);
+    assert_eq!(sandbox.rows(), before);
+}
+
+#[test]
+fn a_schema_older_than_the_binary_is_refused_naming_the_migrate_command() {
+    let sandbox = Sandbox::new().seeded();
+    execute(&sandbox.db(), "UPDATE totpstore_migrations SET version = 0");
+    let before = sandbox.rows();
+
+    let run = sandbox.generate("john", &[]);
+
+    run.error_with(&["version 0", "totpstore storage migrate up"]);
+    assert_eq!(sandbox.rows(), before);
+}
+
+#[test]
+fn the_migrate_command_named_in_errors_exists_and_initialises_a_file() {
+    let sandbox = Sandbox::new();
+    let db = sandbox.db_arg();
+
+    let migrated = sandbox.run(&[
+        "storage",
+        "migrate",
+        "up",
+        "--sqlite.path",
+        &db,
+        "--encryption-key",
+        KEY,
+    ]);
+    let info = sandbox.run(&["storage", "schema-info", "--sqlite.path", &db]);
+
+    assert_eq!(
+        migrated.success(),
+        "Migrated the sqlite schema from version 0 to version 1"
+    );
+    let info = info.success_text();
+    assert!(info.contains("Schema version: 1"), "{info}");
+    assert!(info.contains("up to date"), "{info}");
+    sandbox.generate("john", &[]).quiet_uri("john");
+}
+
+#[test]
+fn a_database_initialised_by_migrate_up_checks_the_key() {
+    let sandbox = Sandbox::new();
+    let db = sandbox.db_arg();
+    sandbox
+        .run(&[
+            "storage",
+            "migrate",
+            "up",
+            "--sqlite.path",
+            &db,
+            "--encryption-key",
+            KEY,
+        ])
+        .success();
+
+    let run = sandbox.run(&[
+        "storage",
+        "user",
+        "totp",
+        "generate",
+        "john",
+        "--sqlite.path",
+        &db,
+        "--encryption-key",
+        "a-different-key-of-enough-length",
+    ]);
+
+    run.error_with(&["encryption key does not match"]);
+    assert!(sandbox.rows().is_empty());
+}
