@@ -149,7 +149,7 @@ async fn apply_pending(conn: &mut MySqlConnection) -> Result<Vec<u32>, StoreErro
         )
         .bind(i64::from(migration.version))
         .bind(migration.description)
-        .bind(Utc::now())
+        .bind(Utc::now().naive_utc())
         .execute(&mut *conn)
         .await
         .map_err(map)?;
@@ -274,8 +274,10 @@ impl TotpStore for MySqlStore {
                 .bind(digits)
                 .bind(period)
                 .bind(&record.secret.0)
-                .bind(record.created_at)
-                .bind(record.last_used_at)
+                // As DATETIME, not the driver's default TIMESTAMP: MariaDB turns a TIMESTAMP
+                // parameter past 2038-01-19 into NULL.
+                .bind(record.created_at.naive_utc())
+                .bind(record.last_used_at.map(|t| t.naive_utc()))
                 .execute(&self.pool)
                 .await;
             match done {
