@@ -39,7 +39,7 @@ pub use model::{Algorithm, SaveMode, SealedSecret, TotpRecord};
 pub use registry::{BackendDescriptor, BackendOptions, ConnectFuture, OptionSpec};
 pub use store::{Migration, SchemaVersion, StoreError, TotpStore};
 
-/// Re-exported so that a backend crate registers with the same `inventory` version.
-pub use inventory;
 /// Re-exported for backend crates implementing [`TotpStore`].
 pub use async_trait::async_trait;
+/// Re-exported so that a backend crate registers with the same `inventory` version.
+pub use inventory;
