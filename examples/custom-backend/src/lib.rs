@@ -14,6 +14,10 @@
 //! mix. Writers in any process are serialised by an exclusive OS lock on a sidecar file
 //! `<path>.lock`; the read-modify-write under that lock is what makes a create-only save
 //! atomic. Both files are created with mode 0600.
+//!
+//! Limits, acceptable for an example and for a few thousand users: every change rewrites the
+//! whole file; the lock is advisory, so only processes that take it (this backend) are kept
+//! out; and it relies on `flock` semantics, which some network file systems do not provide.
 
 #![warn(missing_docs)]
 
