@@ -205,9 +205,20 @@ fn schema_names_are_used_verbatim() {
 #[test]
 fn wrong_password_is_a_clear_connect_error() {
     with_server(|server| async move {
+        let role = server.role_with_password().await.expect("create a role");
         let mut options = server.options("public");
-        let password = "not-the-password-8f3e1c";
-        options.set_secret("password", password.into());
+        options.set("username", role.name.clone());
+        options.set_secret("password", role.password.as_str().into());
+        connect(options)
+            .await
+            .expect("the right password is accepted")
+            .close()
+            .await;
+
+        let mut options = server.options("public");
+        let password = format!("{}-wrong", role.password);
+        options.set("username", role.name.clone());
+        options.set_secret("password", password.as_str().into());
         match connect(options).await {
             Ok(store) => {
                 store.close().await;
@@ -217,9 +228,10 @@ fn wrong_password_is_a_clear_connect_error() {
                 let shown = format!("{err} / {err:?} / {:?}", std::error::Error::source(&err));
                 assert!(matches!(err, StoreError::Connect { .. }), "{shown}");
                 assert!(shown.contains("password authentication failed"), "{shown}");
-                assert!(!shown.contains(password), "the password leaked: {shown}");
+                assert!(!shown.contains(&password), "the password leaked: {shown}");
             }
         }
+        role.drop_now().await;
     });
 }
 

@@ -6,11 +6,30 @@ use crate::store::StoreError;
 
 use super::NAME;
 
+/// An error the server reported, in its own words: the driver's text adds a prefix and, for
+/// PostgreSQL, the line of the server's C source that raised it.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub(super) struct ServerError {
+    /// The server's message.
+    message: String,
+    /// The SQLSTATE, kept for `Debug`.
+    code: Option<String>,
+}
+
 /// Maps any driver error.
 pub(super) fn map(e: sqlx::Error) -> StoreError {
     match e {
         sqlx::Error::PoolClosed => StoreError::Closed(NAME),
+        sqlx::Error::Database(db) => StoreError::backend(NAME, server_error(db.as_ref())),
         other => StoreError::backend(NAME, other),
+    }
+}
+
+fn server_error(db: &dyn sqlx::error::DatabaseError) -> ServerError {
+    ServerError {
+        message: db.message().to_owned(),
+        code: db.code().map(|c| c.into_owned()),
     }
 }
 
@@ -28,9 +47,7 @@ pub(super) fn map_insert(e: sqlx::Error, what: &str) -> StoreError {
 pub(super) fn map_connect(e: sqlx::Error, target: &str, timeout: Duration) -> StoreError {
     match e {
         sqlx::Error::PoolTimedOut => timed_out(target, timeout),
-        // The server's own words ("Access denied for user ...", "database ... does not
-        // exist"), without the driver's prefix and PostgreSQL's source-line suffix.
-        sqlx::Error::Database(db) => connect_error(target, db.message().to_owned().into()),
+        sqlx::Error::Database(db) => connect_error(target, server_error(db.as_ref()).into()),
         other => connect_error(target, other.into()),
     }
 }

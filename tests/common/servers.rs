@@ -461,6 +461,22 @@ mod postgres_server {
             }
         }
 
+        /// A new login role with a password, for the wrong-password tests (the URL's user may
+        /// be trusted without one); dropped with the returned value.
+        pub async fn role_with_password(&'static self) -> Result<FreshRole, BoxError> {
+            let name = unique_name("totpstore_t");
+            let password = unique_name("pw");
+            // Both are of [a-z0-9_], so they need no escaping.
+            let sql = format!("CREATE ROLE {name} LOGIN PASSWORD '{password}'");
+            self.admin_execute(sql).await?;
+            Ok(FreshRole {
+                server: self,
+                name,
+                password,
+                dropped: AtomicBool::new(false),
+            })
+        }
+
         /// The backend's options for `schema`.
         pub fn options(&self, schema: &str) -> BackendOptions {
             let mut options = BackendOptions::new("postgres");
@@ -520,6 +536,36 @@ mod postgres_server {
             if !self.dropped.swap(true, Ordering::SeqCst) {
                 let sql = format!("DROP SCHEMA IF EXISTS {} CASCADE", quote(&self.schema));
                 let _ = self.server.admin_execute(sql).await;
+            }
+        }
+    }
+
+    /// A role made for one test, dropped on [`FreshRole::drop_now`] or drop.
+    #[derive(Debug)]
+    pub struct FreshRole {
+        /// The server it lives on.
+        pub server: &'static PostgresServer,
+        /// Its name.
+        pub name: String,
+        /// Its password.
+        pub password: String,
+        dropped: AtomicBool,
+    }
+
+    impl FreshRole {
+        /// Drops the role; failures are ignored.
+        pub async fn drop_now(&self) {
+            if !self.dropped.swap(true, Ordering::SeqCst) {
+                let sql = format!("DROP ROLE IF EXISTS {}", self.name);
+                let _ = self.server.admin_execute(sql).await;
+            }
+        }
+    }
+
+    impl Drop for FreshRole {
+        fn drop(&mut self) {
+            if !self.dropped.load(Ordering::SeqCst) {
+                blocking(self.drop_now());
             }
         }
     }
