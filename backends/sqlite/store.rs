@@ -46,8 +46,12 @@ impl SqliteStore {
             .filename(&path)
             .create_if_missing(false)
             .busy_timeout(BUSY_TIMEOUT);
+        // One connection: SQLite serialises writers anyway, and every caller here runs one
+        // statement at a time. With more, a query issued right after another found the first
+        // connection still on its way back to the pool and opened a second one (a thread and
+        // a file open, about a quarter of a whole `generate` run on a fast disk).
         let pool = SqlitePoolOptions::new()
-            .max_connections(4)
+            .max_connections(1)
             .acquire_timeout(BUSY_TIMEOUT)
             .connect_with(connect_options)
             .await
