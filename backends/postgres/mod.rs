@@ -17,7 +17,8 @@
 //! - a create-only save is one `INSERT` that the unique constraint decides; an overwrite is one
 //!   `INSERT ... ON CONFLICT (username) DO UPDATE`;
 //! - `migrate_up` runs each migration in a transaction holding a transaction-scoped advisory
-//!   lock keyed by the schema, so concurrent first runs apply each migration once;
+//!   lock keyed by the schema (waiting at most 60 s for it), so concurrent first runs apply
+//!   each migration once;
 //! - connecting is bounded by `timeout` (default 5 s); later queries are not, so a server that
 //!   stops answering mid-run can stall a command;
 //! - no TLS: the driver is built without a TLS implementation, so connections are plain TCP
