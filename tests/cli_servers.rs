@@ -525,11 +525,26 @@ mod postgres {
             + 1;
         flags[at] = role.name.clone();
         flags.extend(["--postgres.password".into(), password.clone()]);
-        let run = generate("john", &flags, &[]);
-        if run.code == Some(0) {
+        // Asked of the library first: against a server that trusts everyone the CLI would go
+        // on and fail later for want of privileges, which says nothing about passwords.
+        let mut options = fresh.options();
+        options.set("username", role.name.clone());
+        options.set_secret("password", password.as_str().into());
+        let trusted = blocking(async move {
+            let descriptor = totpstore::registry::backend("postgres").expect("registered");
+            match (descriptor.connect)(options).await {
+                Ok(store) => {
+                    store.close().await;
+                    true
+                }
+                Err(_) => false,
+            }
+        });
+        if trusted {
             loud("!!! PostgreSQL wrong-password CLI check skipped: the server trusts everyone");
             return;
         }
+        let run = generate("john", &flags, &[]);
         let message = run.error();
         assert!(
             message.starts_with("cannot connect to the postgres database at"),
