@@ -104,11 +104,8 @@ pub(crate) fn load_text(
             .unwrap_or((0, 0));
         let message = e.to_string();
         // serde_yaml appends " at line L column C"; the location is already in our message.
-        let message = message
-            .split(" at line ")
-            .next()
-            .unwrap_or(&message)
-            .to_owned();
+        let message = message.split(" at line ").next().unwrap_or(&message);
+        let message = hide_values(message);
         ConfigError::Yaml {
             path: file.into(),
             line,
@@ -131,6 +128,26 @@ pub(crate) fn load_text(
         }
     }
     Ok(())
+}
+
+/// serde_yaml quotes the value it could not read in backticks (an unquoted number too large
+/// for 64 bits: ``invalid type: integer `4821…` as u128``); that value may be a key or a
+/// password, so it is replaced, with the usual fix.
+fn hide_values(message: &str) -> String {
+    if !message.contains('`') {
+        return message.to_owned();
+    }
+    let mut out = String::new();
+    for (i, part) in message.split('`').enumerate() {
+        let shown = if i % 2 == 0 {
+            part
+        } else {
+            "(value not shown)"
+        };
+        out.push_str(shown);
+    }
+    out.push_str("; put the value in quotes to read it as text");
+    out
 }
 
 fn walk_section(
