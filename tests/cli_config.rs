@@ -660,6 +660,24 @@ fn a_yaml_error_names_the_file_line_and_column() {
 }
 
 #[test]
+fn a_yaml_error_on_an_unquoted_numeric_key_does_not_echo_the_key() {
+    let sandbox = Sandbox::new();
+    let digits = "48213957201938475612";
+    let config = format!(
+        "storage:\n  encryption_key: {digits}\n  local:\n    path: '{}'\n",
+        sandbox.db_arg()
+    );
+    sandbox.write("configuration.yml", &config);
+
+    let run = generate(&sandbox, &[], &[]);
+
+    let message = run.error_with(&["configuration.yml", "line 2", "storage.encryption_key"]);
+    assert!(!message.contains(digits), "the key is echoed: {message}");
+    run.assert_not_echoed(digits);
+    assert!(!sandbox.db().exists());
+}
+
+#[test]
 fn a_yaml_error_in_a_folder_names_the_file_inside_it() {
     let sandbox = Sandbox::new();
     sandbox.write("conf.d/10-good.yml", &base_config(&sandbox, ""));
