@@ -7,6 +7,7 @@
 mod common;
 
 use common::cli::*;
+use secrecy::ExposeSecret;
 
 const PROCESSES: usize = 20;
 const EXISTS: &str = "john already has a TOTP configuration, use --force to overwrite";
@@ -107,4 +108,45 @@ fn twenty_processes_initialise_a_new_file_together_ten_times_over() {
     for (sandbox, runs) in sandboxes.iter().zip(&rounds) {
         assert_all_forced(sandbox, runs);
     }
+}
+
+#[test]
+fn two_keys_racing_to_initialise_a_new_file_leave_one_key_in_charge() {
+    let sandbox = Sandbox::new();
+    let other_key = "the-other-encryption-key-9876543210";
+
+    let children: Vec<_> = (0..PROCESSES)
+        .map(|i| {
+            let key = if i % 2 == 0 { KEY } else { other_key };
+            let user = format!("user-{i}");
+            sandbox
+                .command()
+                .args(["storage", "user", "totp", "generate", &user])
+                .args(["--sqlite.path", &sandbox.db_arg(), "--encryption-key", key])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("start the totpstore binary")
+        })
+        .collect();
+    let runs: Vec<Run> = children
+        .into_iter()
+        .map(|c| Run::from(c.wait_with_output().expect("wait for the process")))
+        .collect();
+
+    let winner = if runs[0].code == Some(0) { 0 } else { 1 };
+    let winning_key = [KEY, other_key][winner];
+    for (i, run) in runs.iter().enumerate() {
+        let user = format!("user-{i}");
+        if i % 2 == winner {
+            let uri = run.quiet_uri(&user);
+            let stored = load_totp(&sandbox.db(), winning_key, &user)
+                .unwrap()
+                .unwrap();
+            assert_eq!(stored.secret.expose_secret(), &secret_bytes(&uri));
+        } else {
+            run.error_with(&["encryption key does not match"]);
+        }
+    }
+    assert_eq!(sandbox.rows().len(), PROCESSES / 2);
 }

@@ -146,3 +146,19 @@ fn a_wrong_key_writes_no_row_for_a_new_user() {
     assert_eq!(sandbox.rows(), rows);
     assert_eq!(sandbox.metadata(), metadata);
 }
+
+#[test]
+fn trace_logging_shows_neither_the_key_nor_the_secret() {
+    let sandbox = Sandbox::new();
+    let base32 = base32_encode(RAW);
+
+    let run = sandbox.generate("john", &["--secret", &base32, "--log-level", "trace"]);
+
+    run.uri("john");
+    assert!(
+        run.stderr.contains("INSERT INTO totp_configurations"),
+        "{run:#?}"
+    );
+    assert!(!run.stderr.contains(KEY), "{run:#?}");
+    assert!(!run.stderr.contains(&base32), "{run:#?}");
+}
