@@ -281,6 +281,20 @@ fn the_sqlite_path_flag_overrides_the_file() {
 }
 
 #[test]
+fn the_sqlite_path_variable_overrides_the_file() {
+    let sandbox = Sandbox::new();
+    let config = format!("storage:\n  encryption_key: '{KEY}'\n  local:\n    path: 'file.db'\n");
+    sandbox.write("configuration.yml", &config);
+    let db = sandbox.db_arg();
+
+    let run = generate(&sandbox, &[], &[("TOTPSTORE_STORAGE_LOCAL_PATH", &db)]);
+
+    run.quiet_uri("john");
+    assert_eq!(sandbox.rows().len(), 1);
+    assert!(!sandbox.join("file.db").exists());
+}
+
+#[test]
 fn the_encryption_key_comes_from_the_environment() {
     let sandbox = Sandbox::new();
 

@@ -307,6 +307,22 @@ fn the_limits_themselves_are_accepted() {
 }
 
 #[test]
+fn a_username_starting_with_a_dash_is_accepted_after_a_double_dash() {
+    let sandbox = Sandbox::new();
+    let mut args = sandbox.generate_args("placeholder", &[]);
+    args.remove(4);
+    args.extend(["--".to_owned(), "-john".to_owned()]);
+
+    let run = sandbox.run(&args);
+
+    assert_eq!(
+        split_secret(&run.quiet_uri("-john")).0,
+        "otpauth://totp/Authelia:-john?algorithm=SHA1&digits=6&issuer=Authelia&period=30"
+    );
+    assert!(sandbox.rows().contains_key("-john"));
+}
+
+#[test]
 fn an_unknown_flag_is_a_usage_error_with_status_2() {
     let sandbox = Sandbox::new();
 
