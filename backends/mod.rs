@@ -31,9 +31,24 @@ pub struct InTree {
 
 /// Every backend in this repository, whether this build has it or not.
 pub const IN_TREE: &[InTree] = &[
-    InTree { name: "mysql", section: "mysql", flag_prefix: "mysql", feature: "mysql" },
-    InTree { name: "postgres", section: "postgres", flag_prefix: "postgres", feature: "postgres" },
-    InTree { name: "sqlite", section: "local", flag_prefix: "sqlite", feature: "sqlite" },
+    InTree {
+        name: "mysql",
+        section: "mysql",
+        flag_prefix: "mysql",
+        feature: "mysql",
+    },
+    InTree {
+        name: "postgres",
+        section: "postgres",
+        flag_prefix: "postgres",
+        feature: "postgres",
+    },
+    InTree {
+        name: "sqlite",
+        section: "local",
+        flag_prefix: "sqlite",
+        feature: "sqlite",
+    },
 ];
 
 /// Keeps every compiled-in backend's registration in the final binary.
