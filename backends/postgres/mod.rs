@@ -12,6 +12,9 @@
 //! Every connection starts with `search_path` set to the schema alone, so the SQL names tables
 //! unqualified and never reaches a same-named table in another schema.
 //!
+//! A unix socket address names either the socket's folder (`unix:///run/postgresql`, port
+//! 5432) or the socket file, whose name carries the port (`unix:///tmp/.s.PGSQL.5433`).
+//!
 //! Capabilities and limits:
 //!
 //! - a create-only save is one `INSERT` that the unique constraint decides; an overwrite is one
