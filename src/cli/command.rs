@@ -40,6 +40,10 @@ pub mod generate_ids {
     pub const SECRET_SIZE: &str = "secret-size";
 }
 
+/// Help heading of the flags every `storage` subcommand inherits, as Authelia's help shows them
+/// apart from the subcommand's own.
+const INHERITED: &str = "Global Flags";
+
 fn value_flag(id: &'static str, value_name: &'static str, help: &'static str) -> Arg {
     Arg::new(id)
         .long(id)
@@ -63,7 +67,8 @@ pub fn build(backends: &[&'static BackendDescriptor]) -> Command {
             )
             .value_parser(["off", "error", "warn", "info", "debug", "trace"])
             .default_value("off")
-            .global(true),
+            .global(true)
+            .help_heading(INHERITED),
         )
         .subcommand(storage(backends))
 }
@@ -82,7 +87,8 @@ fn storage(backends: &[&'static BackendDescriptor]) -> Command {
                 .action(ArgAction::Append)
                 .value_delimiter(',')
                 .default_value(DEFAULT_CONFIG)
-                .global(true),
+                .global(true)
+                .help_heading(INHERITED),
         )
         .arg(
             Arg::new(ids::FILTERS)
@@ -91,7 +97,8 @@ fn storage(backends: &[&'static BackendDescriptor]) -> Command {
                 .help("filters applied to configuration files: expand-env, template")
                 .action(ArgAction::Append)
                 .value_delimiter(',')
-                .global(true),
+                .global(true)
+                .help_heading(INHERITED),
         )
         .arg(
             value_flag(
@@ -99,14 +106,17 @@ fn storage(backends: &[&'static BackendDescriptor]) -> Command {
                 "string",
                 "the storage encryption key, at least 20 characters",
             )
-            .global(true),
+            .global(true)
+            .help_heading(INHERITED),
         );
 
     for backend in backends {
         for option in backend.flag_options() {
             // Flag names must be 'static for clap; they live as long as the program anyway.
             let name: &'static str = Box::leak(backend.flag_name(option).into_boxed_str());
-            let mut arg = value_flag(name, option.value_name, option.help).global(true);
+            let mut arg = value_flag(name, option.value_name, option.help)
+                .global(true)
+                .help_heading(INHERITED);
             if let Some(default) = option.default {
                 arg = arg.default_value(default);
             }
