@@ -27,7 +27,7 @@ const NONCE_LEN: usize = 24;
 const TAG_LEN: usize = 16;
 
 /// Table and column a TOTP secret is bound to.
-const SECRET_TABLE: &str = "totp_configurations";
+const SECRET_TABLE: &str = crate::store::RECORDS_TABLE;
 const SECRET_COLUMN: &str = "secret";
 /// Metadata key and fixed plaintext of the encryption check value.
 pub const CHECK_KEY: &str = "encryption_check";

@@ -10,6 +10,16 @@ use async_trait::async_trait;
 
 use crate::model::{SaveMode, TotpRecord};
 
+/// Table (or collection, or key prefix) of the TOTP records. The name is part of the contract:
+/// sealed secrets are bound to it, and the conformance suite plants a foreign table of this name.
+pub const RECORDS_TABLE: &str = "totp_configurations";
+/// Table of store metadata, such as the encryption check value.
+pub const METADATA_TABLE: &str = "totpstore_metadata";
+/// Table of the schema migration history; its absence beside [`OWN_TABLES`] marks them foreign.
+pub const HISTORY_TABLE: &str = "totpstore_migrations";
+/// The tables a backend must refuse to adopt when they exist without [`HISTORY_TABLE`].
+pub const OWN_TABLES: &[&str] = &[RECORDS_TABLE, METADATA_TABLE];
+
 /// Boxed error from a database driver or file system, kept as the source of a [`StoreError`].
 pub type BoxError = Box<dyn StdError + Send + Sync + 'static>;
 

@@ -10,7 +10,7 @@ use sqlx::{ConnectOptions, Connection, Row};
 
 use crate::model::{Algorithm, SaveMode, SealedSecret, TotpRecord};
 use crate::registry::BackendOptions;
-use crate::store::{Migration, SchemaVersion, StoreError, TotpStore};
+use crate::store::{Migration, SchemaVersion, StoreError, TotpStore, OWN_TABLES};
 
 use super::config::Settings;
 use super::error::{is_deadlock, map, map_connect, map_insert, timed_out};
@@ -22,9 +22,6 @@ pub const MIGRATIONS: &[Migration] = &[Migration {
     description: "initial schema",
     up: include_str!("../../migrations/mysql/0001_initial.sql"),
 }];
-
-/// Tables the migrations create; finding one without our history means another program owns it.
-const OUR_TABLES: &[&str] = &["totp_configurations", "totpstore_metadata"];
 
 /// Our migration history. It is created before any other table of ours, so a table of ours
 /// without it was not made by totpstore.
@@ -96,7 +93,7 @@ async fn present_tables(conn: &mut MySqlConnection) -> Result<Vec<String>, Store
 async fn applied_version(conn: &mut MySqlConnection) -> Result<Option<u32>, StoreError> {
     let mut present = present_tables(conn).await?;
     if !present.iter().any(|t| t == HISTORY) {
-        let Some(table) = OUR_TABLES.iter().find(|t| present.iter().any(|p| p == *t)) else {
+        let Some(table) = OWN_TABLES.iter().find(|t| present.iter().any(|p| p == *t)) else {
             return Ok(None);
         };
         // Another process may have created the history and then this table between the

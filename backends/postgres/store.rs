@@ -10,7 +10,7 @@ use sqlx::{AssertSqlSafe, ConnectOptions, Connection, Row};
 
 use crate::model::{Algorithm, SaveMode, SealedSecret, TotpRecord};
 use crate::registry::BackendOptions;
-use crate::store::{Migration, SchemaVersion, StoreError, TotpStore};
+use crate::store::{Migration, SchemaVersion, StoreError, TotpStore, OWN_TABLES};
 
 use super::config::Settings;
 use super::error::{map, map_connect, map_insert, timed_out};
@@ -22,9 +22,6 @@ pub const MIGRATIONS: &[Migration] = &[Migration {
     description: "initial schema",
     up: include_str!("../../migrations/postgres/0001_initial.sql"),
 }];
-
-/// Tables the migrations create; finding one without our history means another program owns it.
-const OUR_TABLES: &[&str] = &["totp_configurations", "totpstore_metadata"];
 
 /// Our migration history, created in the same transaction as the first migration.
 const HISTORY: &str = "totpstore_migrations";
@@ -104,7 +101,7 @@ async fn present_tables(conn: &mut PgConnection, schema: &str) -> Result<Vec<Str
 async fn applied_version(conn: &mut PgConnection, schema: &str) -> Result<Option<u32>, StoreError> {
     let mut present = present_tables(conn, schema).await?;
     if !present.iter().any(|t| t == HISTORY) {
-        let Some(table) = OUR_TABLES.iter().find(|t| present.iter().any(|p| p == *t)) else {
+        let Some(table) = OWN_TABLES.iter().find(|t| present.iter().any(|p| p == *t)) else {
             return Ok(None);
         };
         // The history commits with the tables, but outside a transaction each query sees the

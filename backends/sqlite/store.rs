@@ -13,7 +13,7 @@ use sqlx::Row;
 
 use crate::model::{Algorithm, SaveMode, SealedSecret, TotpRecord};
 use crate::registry::BackendOptions;
-use crate::store::{Migration, SchemaVersion, StoreError, TotpStore};
+use crate::store::{Migration, SchemaVersion, StoreError, TotpStore, OWN_TABLES};
 
 use super::error::{map, map_insert};
 use super::NAME;
@@ -24,9 +24,6 @@ pub const MIGRATIONS: &[Migration] = &[Migration {
     description: "initial schema",
     up: include_str!("../../migrations/sqlite/0001_initial.sql"),
 }];
-
-/// Tables the migrations create; finding one without our history means another program owns it.
-const OUR_TABLES: &[&str] = &["totp_configurations", "totpstore_metadata"];
 
 /// How long a writer waits for another process's lock before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -78,7 +75,7 @@ async fn read_version(conn: &mut SqliteConnection) -> Result<Option<u32>, StoreE
             .map_err(map)?;
     let exists = |table: &str| tables.iter().any(|t| t == table);
     if !exists("totpstore_migrations") {
-        if let Some(table) = OUR_TABLES.iter().find(|t| exists(t)) {
+        if let Some(table) = OWN_TABLES.iter().find(|t| exists(t)) {
             return Err(StoreError::ForeignTable {
                 table: (*table).into(),
             });

@@ -557,27 +557,30 @@ pub async fn reopening_an_initialised_location_is_idempotent(h: &dyn Harness) {
     loc.cleanup().await;
 }
 
-/// A location holding a same-named table this tool did not create is refused, not adopted.
+/// A location holding a same-named table this tool did not create is refused, not adopted:
+/// [`totpstore::store::OWN_TABLES`] names them.
 pub async fn same_named_foreign_table_is_refused(h: &dyn Harness) {
-    let loc = location(h).await;
-    loc.create_foreign_table("totp_configurations")
-        .await
-        .expect("create the foreign table");
-    let store = loc.connect().await.expect("connect");
+    for table in totpstore::store::OWN_TABLES {
+        let loc = location(h).await;
+        loc.create_foreign_table(table)
+            .await
+            .expect("create the foreign table");
+        let store = loc.connect().await.expect("connect");
 
-    let version = store.schema_version().await;
-    let migrated = store.migrate_up().await;
+        let version = store.schema_version().await;
+        let migrated = store.migrate_up().await;
 
-    assert!(
-        matches!(version, Err(StoreError::ForeignTable { .. })),
-        "got {version:?}"
-    );
-    assert!(
-        matches!(migrated, Err(StoreError::ForeignTable { .. })),
-        "got {migrated:?}"
-    );
-    store.close().await;
-    loc.cleanup().await;
+        assert!(
+            matches!(version, Err(StoreError::ForeignTable { .. })),
+            "{table}: {version:?}"
+        );
+        assert!(
+            matches!(migrated, Err(StoreError::ForeignTable { .. })),
+            "{table}: {migrated:?}"
+        );
+        store.close().await;
+        loc.cleanup().await;
+    }
 }
 
 /// Every call on a closed store returns an error rather than panicking.

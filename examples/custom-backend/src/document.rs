@@ -30,7 +30,7 @@ pub const LATEST_VERSION: u32 = 1;
 const LATEST_DESCRIPTION: &str = "initial format";
 
 /// The top-level keys that hold our data; see the module documentation.
-const OUR_TABLES: &[&str] = &["totp_configurations", "totpstore_metadata"];
+const OUR_TABLES: &[&str] = totpstore::store::OWN_TABLES;
 const HISTORY: &str = "totpstore_migrations";
 
 /// One applied format version.
