@@ -153,6 +153,7 @@ pub struct BackendOptions {
     backend: &'static str,
     values: BTreeMap<&'static str, String>,
     secrets: BTreeMap<&'static str, SecretString>,
+    inspect_only: bool,
 }
 
 impl fmt::Debug for BackendOptions {
@@ -184,6 +185,18 @@ impl BackendOptions {
     pub fn set_secret(&mut self, key: &'static str, value: SecretString) -> &mut Self {
         self.secrets.insert(key, value);
         self
+    }
+
+    /// Marks the connection as one that only inspects (`storage schema-info`): a backend that
+    /// would create its storage when missing (a file) reports it missing instead.
+    pub fn set_inspect_only(&mut self, inspect_only: bool) -> &mut Self {
+        self.inspect_only = inspect_only;
+        self
+    }
+
+    /// Whether the connection only inspects; see [`BackendOptions::set_inspect_only`].
+    pub fn inspect_only(&self) -> bool {
+        self.inspect_only
     }
 
     /// A plain option's value.

@@ -187,3 +187,25 @@ fn a_database_initialised_by_migrate_up_checks_the_key() {
     run.error_with(&["encryption key does not match"]);
     assert!(sandbox.rows().is_empty());
 }
+
+#[test]
+fn schema_info_on_a_missing_file_reports_it_and_creates_nothing() {
+    let sandbox = Sandbox::new();
+
+    let run = sandbox.run(&["storage", "schema-info", "--sqlite.path", "absent.sqlite3"]);
+
+    run.error_with(&["absent.sqlite3", "does not exist"]);
+    assert!(!sandbox.join("absent.sqlite3").exists());
+}
+
+#[test]
+fn schema_info_reports_the_version_of_an_initialised_file() {
+    let sandbox = Sandbox::new();
+    sandbox.generate("john", &[]).quiet_uri("john");
+
+    let run = sandbox.run(&["storage", "schema-info", "--sqlite.path", DB]);
+
+    assert_eq!(run.code, Some(0), "{run:?}");
+    assert!(run.stdout.contains("Schema version: 1"), "{}", run.stdout);
+    assert!(run.stdout.contains("up to date"), "{}", run.stdout);
+}

@@ -35,9 +35,17 @@ pub struct SqliteStore {
 }
 
 impl SqliteStore {
-    /// Opens (creating with mode 0600 if missing) the database file named by the `path` option.
+    /// Opens (creating with mode 0600 if missing, unless the options only inspect) the database
+    /// file named by the `path` option.
     pub async fn connect(options: &BackendOptions) -> Result<Self, StoreError> {
         let path = PathBuf::from(options.require("path")?);
+        if options.inspect_only() && !path.exists() {
+            return Err(StoreError::Connect {
+                backend: NAME,
+                target: path.display().to_string(),
+                source: "the database file does not exist".into(),
+            });
+        }
         create_private_file(&path)?;
         let connect_options = SqliteConnectOptions::new()
             .filename(&path)

@@ -42,7 +42,8 @@ pub async fn schema_info(
     backends: &[&'static BackendDescriptor],
 ) -> Result<String, Error> {
     let settings = settings::load(matches, backends)?;
-    let (backend, options) = settings::select_backend(&settings, backends)?;
+    let (backend, mut options) = settings::select_backend(&settings, backends)?;
+    options.set_inspect_only(true);
 
     let store = storage::connect(backend, options).await?;
     let version = store.schema_version().await;
