@@ -23,7 +23,11 @@ pub type ConnectFuture =
 ///
 /// It appears as the flag `--<flag_prefix>.<key>` (when `flag` is set), the configuration key
 /// `storage.<section>.<key>`, and the environment variable `TOTPSTORE_STORAGE_<SECTION>_<KEY>`.
+///
+/// Build one with [`OptionSpec::new`] and its `const` modifiers; the type is
+/// `#[non_exhaustive]` so that new settings can be added without breaking backend crates.
 #[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
 pub struct OptionSpec {
     /// Key inside the backend's configuration section, e.g. `path`.
     pub key: &'static str,
@@ -40,6 +44,10 @@ pub struct OptionSpec {
 }
 
 /// A registered backend.
+///
+/// Build one with [`BackendDescriptor::new`] inside `inventory::submit!`; the type is
+/// `#[non_exhaustive]` so that new fields can be added without breaking backend crates.
+#[non_exhaustive]
 pub struct BackendDescriptor {
     /// Registry name, e.g. `sqlite`.
     pub name: &'static str,
@@ -67,7 +75,64 @@ impl fmt::Debug for BackendDescriptor {
     }
 }
 
+impl OptionSpec {
+    /// A plain option with a command-line flag, shown as `<string>`, without a default.
+    pub const fn new(key: &'static str, help: &'static str) -> Self {
+        Self {
+            key,
+            help,
+            value_name: "string",
+            default: None,
+            secret: false,
+            flag: true,
+        }
+    }
+
+    /// Sets the value used when nothing sets the option.
+    pub const fn with_default(mut self, default: &'static str) -> Self {
+        self.default = Some(default);
+        self
+    }
+
+    /// Sets the placeholder shown in `--help`.
+    pub const fn with_value_name(mut self, value_name: &'static str) -> Self {
+        self.value_name = value_name;
+        self
+    }
+
+    /// Marks the option as a secret (a password): never echoed, also read from `_FILE`.
+    pub const fn as_secret(mut self) -> Self {
+        self.secret = true;
+        self
+    }
+
+    /// Leaves the option without a command-line flag (configuration and environment only).
+    pub const fn config_only(mut self) -> Self {
+        self.flag = false;
+        self
+    }
+}
+
 impl BackendDescriptor {
+    /// A descriptor; `name`, `section` and `flag_prefix` must not clash with another backend's.
+    pub const fn new(
+        name: &'static str,
+        section: &'static str,
+        flag_prefix: &'static str,
+        summary: &'static str,
+        options: &'static [OptionSpec],
+        connect: fn(BackendOptions) -> ConnectFuture,
+    ) -> Self {
+        Self {
+            name,
+            section,
+            flag_prefix,
+            summary,
+            options,
+            connect,
+        }
+    }
+
     /// The full flag name of an option, without the leading dashes.
     pub fn flag_name(&self, option: &OptionSpec) -> String {
         format!("{}.{}", self.flag_prefix, option.key)
@@ -279,14 +344,9 @@ mod tests {
     }
 
     fn descriptor(name: &'static str, section: &'static str) -> BackendDescriptor {
-        BackendDescriptor {
-            name,
-            section,
-            flag_prefix: name,
-            summary: "",
-            options: &[],
-            connect: |_| Box::pin(async { Err(StoreError::Closed("test")) }),
-        }
+        BackendDescriptor::new(name, section, name, "", &[], |_| {
+            Box::pin(async { Err(StoreError::Closed("test")) })
+        })
     }
 
     #[test]

@@ -24,47 +24,23 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The options of this backend.
 pub const OPTIONS: &[OptionSpec] = &[
-    OptionSpec {
-        key: "address",
-        help: "the MySQL/MariaDB server address: tcp://host:port, host:port, host or \
+    OptionSpec::new(
+        "address",
+        "the MySQL/MariaDB server address: tcp://host:port, host:port, host or \
                unix:///path/to/socket",
-        value_name: "string",
-        default: Some("tcp://127.0.0.1:3306"),
-        secret: false,
-        flag: true,
-    },
-    OptionSpec {
-        key: "database",
-        help: "the MySQL/MariaDB database (it must exist; the tables are created on first use)",
-        value_name: "string",
-        default: Some("authelia"),
-        secret: false,
-        flag: true,
-    },
-    OptionSpec {
-        key: "username",
-        help: "the MySQL/MariaDB user name",
-        value_name: "string",
-        default: Some("authelia"),
-        secret: false,
-        flag: true,
-    },
-    OptionSpec {
-        key: "password",
-        help: "the MySQL/MariaDB password",
-        value_name: "string",
-        default: None,
-        secret: true,
-        flag: true,
-    },
-    OptionSpec {
-        key: "timeout",
-        help: "how long to wait for the server when connecting",
-        value_name: "duration",
-        default: Some("5s"),
-        secret: false,
-        flag: false,
-    },
+    )
+    .with_default("tcp://127.0.0.1:3306"),
+    OptionSpec::new(
+        "database",
+        "the MySQL/MariaDB database (it must exist; the tables are created on first use)",
+    )
+    .with_default("authelia"),
+    OptionSpec::new("username", "the MySQL/MariaDB user name").with_default("authelia"),
+    OptionSpec::new("password", "the MySQL/MariaDB password").as_secret(),
+    OptionSpec::new("timeout", "how long to wait for the server when connecting")
+        .with_value_name("duration")
+        .with_default("5s")
+        .config_only(),
 ];
 
 /// An option's value, else its declared default (a library caller may leave it unset); an

@@ -46,12 +46,12 @@ fn connect(options: BackendOptions) -> ConnectFuture {
 }
 
 inventory::submit! {
-    BackendDescriptor {
-        name: NAME,
-        section: SECTION,
-        flag_prefix: "mysql",
-        summary: "MySQL 8 or MariaDB 10.5+ server",
-        options: OPTIONS,
-        connect: DESCRIPTOR_CONNECT,
-    }
+    BackendDescriptor::new(
+        NAME,
+        SECTION,
+        "mysql",
+        "MySQL 8 or MariaDB 10.5+ server",
+        OPTIONS,
+        DESCRIPTOR_CONNECT,
+    )
 }

@@ -25,55 +25,24 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The options of this backend.
 pub const OPTIONS: &[OptionSpec] = &[
-    OptionSpec {
-        key: "address",
-        help: "the PostgreSQL server address: tcp://host:port, host:port, host or \
+    OptionSpec::new(
+        "address",
+        "the PostgreSQL server address: tcp://host:port, host:port, host or \
                unix:///path/to/socket-folder-or-file",
-        value_name: "string",
-        default: Some("tcp://127.0.0.1:5432"),
-        secret: false,
-        flag: true,
-    },
-    OptionSpec {
-        key: "database",
-        help: "the PostgreSQL database (it must exist)",
-        value_name: "string",
-        default: Some("authelia"),
-        secret: false,
-        flag: true,
-    },
-    OptionSpec {
-        key: "schema",
-        help: "the schema that holds the tables (created on first use if missing)",
-        value_name: "string",
-        default: Some("public"),
-        secret: false,
-        flag: true,
-    },
-    OptionSpec {
-        key: "username",
-        help: "the PostgreSQL user name",
-        value_name: "string",
-        default: Some("authelia"),
-        secret: false,
-        flag: true,
-    },
-    OptionSpec {
-        key: "password",
-        help: "the PostgreSQL password",
-        value_name: "string",
-        default: None,
-        secret: true,
-        flag: true,
-    },
-    OptionSpec {
-        key: "timeout",
-        help: "how long to wait for the server when connecting",
-        value_name: "duration",
-        default: Some("5s"),
-        secret: false,
-        flag: false,
-    },
+    )
+    .with_default("tcp://127.0.0.1:5432"),
+    OptionSpec::new("database", "the PostgreSQL database (it must exist)").with_default("authelia"),
+    OptionSpec::new(
+        "schema",
+        "the schema that holds the tables (created on first use if missing)",
+    )
+    .with_default("public"),
+    OptionSpec::new("username", "the PostgreSQL user name").with_default("authelia"),
+    OptionSpec::new("password", "the PostgreSQL password").as_secret(),
+    OptionSpec::new("timeout", "how long to wait for the server when connecting")
+        .with_value_name("duration")
+        .with_default("5s")
+        .config_only(),
 ];
 
 /// An option's value, else its declared default (a library caller may leave it unset); an

@@ -52,12 +52,12 @@ fn connect(options: BackendOptions) -> ConnectFuture {
 }
 
 inventory::submit! {
-    BackendDescriptor {
-        name: NAME,
-        section: SECTION,
-        flag_prefix: "postgres",
-        summary: "PostgreSQL 12+ server",
-        options: OPTIONS,
-        connect: DESCRIPTOR_CONNECT,
-    }
+    BackendDescriptor::new(
+        NAME,
+        SECTION,
+        "postgres",
+        "PostgreSQL 12+ server",
+        OPTIONS,
+        DESCRIPTOR_CONNECT,
+    )
 }

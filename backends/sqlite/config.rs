@@ -6,11 +6,7 @@ use crate::registry::OptionSpec;
 pub const SECTION: &str = "local";
 
 /// The options of this backend.
-pub const OPTIONS: &[OptionSpec] = &[OptionSpec {
-    key: "path",
-    help: "the path to the SQLite database file (created if missing)",
-    value_name: "string",
-    default: None,
-    secret: false,
-    flag: true,
-}];
+pub const OPTIONS: &[OptionSpec] = &[OptionSpec::new(
+    "path",
+    "the path to the SQLite database file (created if missing)",
+)];

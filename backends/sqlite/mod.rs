@@ -30,12 +30,12 @@ fn connect(options: BackendOptions) -> ConnectFuture {
 }
 
 inventory::submit! {
-    BackendDescriptor {
-        name: NAME,
-        section: SECTION,
-        flag_prefix: "sqlite",
-        summary: "SQLite database file (embedded, no server)",
-        options: OPTIONS,
-        connect: DESCRIPTOR_CONNECT,
-    }
+    BackendDescriptor::new(
+        NAME,
+        SECTION,
+        "sqlite",
+        "SQLite database file (embedded, no server)",
+        OPTIONS,
+        DESCRIPTOR_CONNECT,
+    )
 }

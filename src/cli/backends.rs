@@ -71,14 +71,10 @@ mod tests {
         },
     ];
 
-    static EXAMPLE: BackendDescriptor = BackendDescriptor {
-        name: "example",
-        section: "ex",
-        flag_prefix: "example",
-        summary: "an example",
-        options: OPTIONS,
-        connect: |_| Box::pin(async { Err(StoreError::Closed("example")) }),
-    };
+    static EXAMPLE: BackendDescriptor =
+        BackendDescriptor::new("example", "ex", "example", "an example", OPTIONS, |_| {
+            Box::pin(async { Err(StoreError::Closed("example")) })
+        });
 
     #[test]
     fn lists_section_flags_keys_and_variables() {

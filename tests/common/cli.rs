@@ -421,7 +421,10 @@ pub fn oathtool(
             )
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            assert!(std::env::var_os("CI").is_none(), "CI is set but oathtool is not installed");
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "CI is set but oathtool is not installed"
+            );
             eprintln!("oathtool is not installed; its cross-check is skipped");
             None
         }

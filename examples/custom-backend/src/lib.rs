@@ -36,14 +36,10 @@ pub const NAME: &str = "jsonfile";
 pub const SECTION: &str = "jsonfile";
 
 /// The options this backend owns.
-pub const OPTIONS: &[OptionSpec] = &[OptionSpec {
-    key: "path",
-    help: "the path to the JSON file holding the TOTP configurations (created if missing)",
-    value_name: "string",
-    default: None,
-    secret: false,
-    flag: true,
-}];
+pub const OPTIONS: &[OptionSpec] = &[OptionSpec::new(
+    "path",
+    "the path to the JSON file holding the TOTP configurations (created if missing)",
+)];
 
 /// The constructor in the registry entry.
 pub const CONNECT: fn(BackendOptions) -> ConnectFuture = connect;
@@ -56,14 +52,14 @@ fn connect(options: BackendOptions) -> ConnectFuture {
 }
 
 totpstore::inventory::submit! {
-    BackendDescriptor {
-        name: NAME,
-        section: SECTION,
-        flag_prefix: "jsonfile",
-        summary: "one JSON file on local disk (example of a third-party backend)",
-        options: OPTIONS,
-        connect: CONNECT,
-    }
+    BackendDescriptor::new(
+        NAME,
+        SECTION,
+        "jsonfile",
+        "one JSON file on local disk (example of a third-party backend)",
+        OPTIONS,
+        CONNECT,
+    )
 }
 
 /// Keeps this crate's registration in a binary that links it.
