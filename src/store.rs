@@ -145,6 +145,10 @@ impl fmt::Debug for Migration {
 /// Implementations must be safe to share between tasks: the conformance suite calls them
 /// concurrently, and a unique constraint on `username` (not a read-then-write) must decide
 /// between concurrent create-only saves.
+///
+/// Methods added to this trait later come with a default body (returning
+/// [`StoreError::Unsupported`] where nothing better exists), so a backend crate written against
+/// this version keeps compiling.
 #[async_trait]
 pub trait TotpStore: Send + Sync {
     /// The backend's registry name, used in messages.
