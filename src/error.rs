@@ -42,6 +42,13 @@ pub enum Error {
          nothing was written"
     )]
     WrongKey,
+    /// The store holds records but no check value, so the key cannot be verified.
+    #[error(
+        "the database holds TOTP configurations but its encryption check value is missing; \
+         refusing to guess the key, nothing was written (restore the totpstore_metadata table \
+         from a backup)"
+    )]
+    CheckValueMissing,
     /// The database's schema is older than this binary's.
     #[error(
         "the database schema is at version {current} but this binary needs version {latest}; \

@@ -67,12 +67,25 @@ pub async fn prepare_schema(
     }
 }
 
-/// Checks `key` against the stored check value, storing one first if the database has none.
+/// Checks `key` against the stored check value, storing one first if the database has none
+/// and holds no records.
 ///
 /// Two processes initialising the same database at once both try a create-only write; the
 /// loser re-reads the winner's value and checks its key against that.
+///
+/// A store with records but no check value is refused: storing a new check value would let
+/// any key in, and secrets sealed with two keys would end up side by side.
 pub async fn check_key(store: &dyn TotpStore, key: &SealingKey) -> Result<(), Error> {
     if let Some(stored) = store.get_metadata(CHECK_KEY).await? {
+        return key.verify_check(&stored).map_err(|_| Error::WrongKey);
+    }
+    if !store.list(None, 1).await?.is_empty() {
+        // Every writer stores the check value before its first record, so a record seen now
+        // means a check value committed earlier, unless it is truly missing: read it again.
+        let stored = store
+            .get_metadata(CHECK_KEY)
+            .await?
+            .ok_or(Error::CheckValueMissing)?;
         return key.verify_check(&stored).map_err(|_| Error::WrongKey);
     }
     match store

@@ -209,3 +209,32 @@ fn schema_info_reports_the_version_of_an_initialised_file() {
     assert!(run.stdout.contains("Schema version: 1"), "{}", run.stdout);
     assert!(run.stdout.contains("up to date"), "{}", run.stdout);
 }
+
+#[test]
+fn a_store_with_records_but_no_check_value_is_refused_whatever_the_key() {
+    let sandbox = Sandbox::new().seeded();
+    execute(&sandbox.db(), "DELETE FROM totpstore_metadata");
+    let before = sandbox.rows();
+
+    for key in [KEY, "a-different-key-of-enough-length"] {
+        let run = sandbox.run(&[
+            "storage",
+            "user",
+            "totp",
+            "generate",
+            "john",
+            "--sqlite.path",
+            &sandbox.db_arg(),
+            "--encryption-key",
+            key,
+        ]);
+
+        run.error_with(&["check value is missing", "nothing was written"]);
+        run.assert_not_echoed(key);
+        assert!(
+            sandbox.metadata().is_empty(),
+            "no check value may be stored"
+        );
+        assert_eq!(sandbox.rows(), before);
+    }
+}
