@@ -238,3 +238,74 @@ fn a_store_with_records_but_no_check_value_is_refused_whatever_the_key() {
         assert_eq!(sandbox.rows(), before);
     }
 }
+
+/// The names of the sandbox's entries, sorted.
+fn entries(sandbox: &Sandbox) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(sandbox.path())
+        .expect("list the sandbox")
+        .map(|e| {
+            e.expect("an entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn in_memory_names_and_sqlite_uris_are_refused_and_create_nothing() {
+    for path in [
+        ":memory:",
+        "file:x?mode=memory",
+        "file:real.sqlite3",
+        "file:new.sqlite3",
+        "file:new.sqlite3?mode=ro",
+        "FILE:upper.sqlite3",
+        "file::memory:?cache=shared",
+    ] {
+        let sandbox = Sandbox::new();
+
+        let run = generate_on(&sandbox, path);
+
+        run.error_with(&["invalid sqlite option 'path'", &format!("'{path}'")]);
+        assert_eq!(entries(&sandbox), Vec::<String>::new(), "{path}: {run:#?}");
+
+        let info = sandbox.run(&["storage", "schema-info", "--sqlite.path", path]);
+        info.error_with(&["invalid sqlite option 'path'"]);
+        assert_eq!(entries(&sandbox), Vec::<String>::new(), "{path}: {info:#?}");
+    }
+}
+
+#[test]
+fn a_dot_slash_path_opens_exactly_the_file_of_that_name() {
+    for name in ["file:odd.sqlite3", ":memory:"] {
+        let sandbox = Sandbox::new();
+        let path = format!("./{name}");
+
+        let first = generate_on(&sandbox, &path);
+        let second = generate_on(&sandbox, &path);
+
+        first.quiet_uri("john");
+        second.error_with(&["john already has a TOTP configuration"]);
+        assert_eq!(entries(&sandbox), [name], "{first:#?}");
+        let rows = rows(&sandbox.join(name));
+        assert_eq!(rows.keys().collect::<Vec<_>>(), ["john"]);
+    }
+}
+
+/// SQLite refuses a full path longer than 512 bytes, after the file was made for it: the
+/// empty file made for the refused connection is removed.
+#[test]
+fn a_file_sqlite_cannot_open_is_not_left_behind() {
+    let sandbox = Sandbox::new();
+    let folders = ["d".repeat(200), "e".repeat(200), "f".repeat(200)].join("/");
+    std::fs::create_dir_all(sandbox.join(&folders)).expect("create the folders");
+    let path = format!("{folders}/new.sqlite3");
+
+    let run = generate_on(&sandbox, &path);
+
+    run.error_with(&["new.sqlite3"]);
+    assert!(!sandbox.join(&path).exists(), "{run:#?}");
+}

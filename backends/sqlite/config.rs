@@ -8,5 +8,5 @@ pub const SECTION: &str = "local";
 /// The options of this backend.
 pub const OPTIONS: &[OptionSpec] = &[OptionSpec::new(
     "path",
-    "the path to the SQLite database file (created if missing)",
+    "the path to the SQLite database file (created if missing; not :memory: or a file: URI)",
 )];

@@ -4,6 +4,13 @@
 //! default `BINARY` collation, `totpstore_metadata` for the encryption check value, and
 //! `totpstore_migrations` for the schema history. The database file is created with mode 0600.
 //!
+//! The `path` option is a plain file path. `:memory:` (a database that would keep nothing) and
+//! `file:` URIs (whose parameters can make the database in-memory or read-only, and whose path
+//! is not the name given) are refused, before anything is created; `./file:x` names a file
+//! called `file:x`. SQLite is handed the path with `./` before a relative one, so it never
+//! reads a name as a URI. A file this backend has just created for a connection that fails is
+//! removed again.
+//!
 //! Concurrent processes are serialised by SQLite's file lock; a writer waits up to the busy
 //! timeout (10 s) for another to finish.
 

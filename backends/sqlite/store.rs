@@ -38,7 +38,9 @@ impl SqliteStore {
     /// Opens (creating with mode 0600 if missing, unless the options only inspect) the database
     /// file named by the `path` option.
     pub async fn connect(options: &BackendOptions) -> Result<Self, StoreError> {
-        let path = PathBuf::from(options.require("path")?);
+        let given = options.require("path")?;
+        refuse_special_names(given)?;
+        let path = PathBuf::from(given);
         if options.inspect_only() && !path.exists() {
             return Err(StoreError::Connect {
                 backend: NAME,
@@ -46,9 +48,16 @@ impl SqliteStore {
                 source: "the database file does not exist".into(),
             });
         }
-        create_private_file(&path)?;
+        let created = create_private_file(&path)?;
+        // SQLite reads a name starting with `file:` as a URI (sqlx always allows them) and
+        // `:memory:` as no file at all; after `./` a name is neither.
+        let plain = if path.is_absolute() {
+            path.clone()
+        } else {
+            Path::new(".").join(&path)
+        };
         let connect_options = SqliteConnectOptions::new()
-            .filename(&path)
+            .filename(&plain)
             .create_if_missing(false)
             .busy_timeout(BUSY_TIMEOUT);
         // One connection: SQLite serialises writers anyway, and every caller here runs one
@@ -60,12 +69,50 @@ impl SqliteStore {
             .acquire_timeout(BUSY_TIMEOUT)
             .connect_with(connect_options)
             .await
-            .map_err(|source| StoreError::Connect {
-                backend: NAME,
-                target: path.display().to_string(),
-                source: source.into(),
+            .map_err(|source| {
+                if created {
+                    remove_if_empty(&path);
+                }
+                StoreError::Connect {
+                    backend: NAME,
+                    target: path.display().to_string(),
+                    source: source.into(),
+                }
             })?;
         Ok(Self { pool })
+    }
+}
+
+/// Refuses the names SQLite would not take as a plain file: `:memory:` (a database that keeps
+/// nothing) and `file:` URIs (whose parameters can make it in-memory or read-only, and whose
+/// path is not the name given).
+fn refuse_special_names(given: &str) -> Result<(), StoreError> {
+    let invalid = |reason: String| StoreError::InvalidOption {
+        backend: NAME,
+        option: "path",
+        reason,
+    };
+    let lower = given.to_ascii_lowercase();
+    if lower == ":memory:" {
+        return Err(invalid(format!(
+            "'{given}' is an in-memory database, which would keep nothing; give the path of a \
+             database file (./{given} names a file of that name)"
+        )));
+    }
+    if lower.starts_with("file:") {
+        return Err(invalid(format!(
+            "'{given}' is an SQLite URI, which this option does not take; give a plain file \
+             path (./{given} names a file of that name)"
+        )));
+    }
+    Ok(())
+}
+
+/// Removes a database file this process has just created, if nothing has been written to it:
+/// a refused path must not leave an empty file behind.
+fn remove_if_empty(path: &Path) {
+    if std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.len() == 0) {
+        let _ = std::fs::remove_file(path);
     }
 }
 
@@ -98,8 +145,9 @@ async fn read_version(conn: &mut SqliteConnection) -> Result<Option<u32>, StoreE
 }
 
 /// Creates the database file with mode 0600 if it does not exist, so that SQLite (which would
-/// use the process umask) never creates it world-readable. Its folder must exist.
-fn create_private_file(path: &Path) -> Result<(), StoreError> {
+/// use the process umask) never creates it world-readable; returns whether it created it. Its
+/// folder must exist.
+fn create_private_file(path: &Path) -> Result<bool, StoreError> {
     let invalid = |reason: String| StoreError::InvalidOption {
         backend: NAME,
         option: "path",
@@ -126,8 +174,8 @@ fn create_private_file(path: &Path) -> Result<(), StoreError> {
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut open, 0o600);
     match open.open(path) {
-        Ok(_) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Ok(_) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
         Err(e) => Err(StoreError::Connect {
             backend: NAME,
             target: path.display().to_string(),
