@@ -5,6 +5,7 @@
 
 use std::error::Error as StdError;
 use std::fmt;
+use std::time::Duration;
 
 use async_trait::async_trait;
 
@@ -19,6 +20,14 @@ pub const METADATA_TABLE: &str = "totpstore_metadata";
 pub const HISTORY_TABLE: &str = "totpstore_migrations";
 /// The tables a backend must refuse to adopt when they exist without [`HISTORY_TABLE`].
 pub const OWN_TABLES: &[&str] = &[RECORDS_TABLE, METADATA_TABLE];
+
+/// A backend option that only library callers set (it is no flag and no configuration key):
+/// how long a statement may wait for a lock another session holds, as a duration such as `30s`.
+pub const LOCK_TIMEOUT_OPTION: &str = "lock_timeout";
+/// The server backends' lock wait bound when [`LOCK_TIMEOUT_OPTION`] is unset: generous for
+/// statements that take milliseconds, short of the servers' own defaults (a year for MariaDB's
+/// table locks, no limit at all on PostgreSQL).
+pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Boxed error from a database driver or file system, kept as the source of a [`StoreError`].
 pub type BoxError = Box<dyn StdError + Send + Sync + 'static>;
@@ -51,6 +60,15 @@ pub enum StoreError {
         target: String,
         /// The timeout that ran out.
         seconds: f64,
+    },
+    /// A statement waited longer than the store's bound for a lock another session holds.
+    #[error(
+        "timed out waiting for a lock held by another session on the {backend} database; \
+         try again once that session has finished"
+    )]
+    LockTimeout {
+        /// Backend name.
+        backend: &'static str,
     },
     /// A table this tool uses exists but was not created by it.
     #[error(

@@ -232,3 +232,73 @@ fn debug_hides_the_password() {
         fresh.drop_now().await;
     });
 }
+
+/// A statement that meets a lock another session holds gives up after the store's bound (here
+/// 1 s, through the library-only `lock_timeout` option) with a clear error, rather than waiting
+/// for the server's own default, which is a year for a table lock on MariaDB.
+#[test]
+fn locks_held_by_another_session_time_out() {
+    with_server(|server| async move {
+        let fresh = server.create_database().await.expect("create a database");
+        let mut options = fresh.options();
+        options.set("lock_timeout", "1s");
+        let store = connect(options).await.expect("connect");
+        totpstore::storage::prepare_schema(
+            store.as_ref(),
+            totpstore::storage::SchemaPolicy::InitialiseEmpty,
+        )
+        .await
+        .expect("initialise");
+        let record = totpstore_conformance::record("john", vec![1; 40]);
+        let table = format!("`{}`.totp_configurations", fresh.database);
+
+        // A table lock (a metadata lock, bounded by lock_wait_timeout).
+        let mut holder = server.admin().await.expect("admin connection");
+        sqlx::raw_sql(AssertSqlSafe(format!("LOCK TABLES {table} WRITE")))
+            .execute(&mut holder)
+            .await
+            .expect("lock the table");
+        let outcome = tokio::time::timeout(
+            Duration::from_secs(30),
+            store.save(&record, totpstore::SaveMode::Create),
+        )
+        .await
+        .expect("the save must give up, not hang");
+        assert_lock_timeout(outcome);
+        sqlx::raw_sql("UNLOCK TABLES")
+            .execute(&mut holder)
+            .await
+            .expect("unlock");
+
+        // A row lock (bounded by innodb_lock_wait_timeout).
+        let insert = format!(
+            "BEGIN; INSERT INTO {table} (username, issuer, algorithm, digits, period, secret, \
+             created_at) VALUES ('john', 'i', 'SHA1', 6, 30, x'00', NOW())"
+        );
+        sqlx::raw_sql(AssertSqlSafe(insert))
+            .execute(&mut holder)
+            .await
+            .expect("hold a row lock");
+        let outcome = tokio::time::timeout(
+            Duration::from_secs(30),
+            store.save(&record, totpstore::SaveMode::Overwrite),
+        )
+        .await
+        .expect("the save must give up, not hang");
+        assert_lock_timeout(outcome);
+
+        holder.close().await.expect("close");
+        store.close().await;
+        fresh.drop_now().await;
+    });
+}
+
+fn assert_lock_timeout(outcome: Result<(), StoreError>) {
+    let err = outcome.expect_err("a held lock must stop the save");
+    assert!(matches!(err, StoreError::LockTimeout { .. }), "{err:?}");
+    let shown = err.to_string();
+    assert!(
+        shown.contains("timed out waiting for a lock held by another session"),
+        "{shown}"
+    );
+}

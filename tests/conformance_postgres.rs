@@ -324,3 +324,68 @@ fn debug_hides_the_password() {
         fresh.drop_now().await;
     });
 }
+
+/// A statement that meets a lock another session holds gives up after the store's bound (here
+/// 1 s, through the library-only `lock_timeout` option) with a clear error, rather than waiting
+/// for ever, PostgreSQL's default.
+#[test]
+fn locks_held_by_another_session_time_out() {
+    with_server(|server| async move {
+        let fresh = server.new_schema();
+        let mut options = fresh.options();
+        options.set("lock_timeout", "1s");
+        let store = connect(options).await.expect("connect");
+        prepare_schema(store.as_ref(), SchemaPolicy::InitialiseEmpty)
+            .await
+            .expect("initialise");
+        let record = totpstore_conformance::record("john", vec![1; 40]);
+        let table = format!("{}.totp_configurations", quote(&fresh.schema));
+
+        // A table lock.
+        let mut holder = server.admin().await.expect("admin connection");
+        let lock = format!("BEGIN; LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE");
+        sqlx::raw_sql(sqlx::AssertSqlSafe(lock))
+            .execute(&mut holder)
+            .await
+            .expect("lock the table");
+        let outcome = tokio::time::timeout(Duration::from_secs(30), store.load("john"))
+            .await
+            .expect("the load must give up, not hang");
+        assert_lock_timeout(outcome.map(|_| ()));
+        sqlx::raw_sql("ROLLBACK")
+            .execute(&mut holder)
+            .await
+            .expect("release");
+
+        // A row lock: an uncommitted insert of the same username.
+        let insert = format!(
+            "BEGIN; INSERT INTO {table} (username, issuer, algorithm, digits, period, secret, \
+             created_at) VALUES ('john', 'i', 'SHA1', 6, 30, '\\x00', now())"
+        );
+        sqlx::raw_sql(sqlx::AssertSqlSafe(insert))
+            .execute(&mut holder)
+            .await
+            .expect("hold a row lock");
+        let outcome = tokio::time::timeout(
+            Duration::from_secs(30),
+            store.save(&record, totpstore::SaveMode::Overwrite),
+        )
+        .await
+        .expect("the save must give up, not hang");
+        assert_lock_timeout(outcome);
+
+        holder.close().await.expect("close");
+        store.close().await;
+        fresh.drop_now().await;
+    });
+}
+
+fn assert_lock_timeout(outcome: Result<(), StoreError>) {
+    let err = outcome.expect_err("a held lock must stop the statement");
+    assert!(matches!(err, StoreError::LockTimeout { .. }), "{err:?}");
+    let shown = err.to_string();
+    assert!(
+        shown.contains("timed out waiting for a lock held by another session"),
+        "{shown}"
+    );
+}

@@ -62,3 +62,57 @@ impl Location for SqliteLocation {
 }
 
 totpstore_conformance::conformance_tests!(Some(SqliteHarness));
+
+/// A write that meets another connection's write lock gives up after the store's bound (here
+/// 1 s, through the library-only `lock_timeout` option) with a clear error.
+#[test]
+fn a_lock_held_by_another_connection_times_out() {
+    use sqlx::Connection;
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("start a runtime")
+        .block_on(async {
+            let location = SqliteLocation {
+                dir: tempfile::tempdir().expect("a temporary folder"),
+            };
+            let mut options = BackendOptions::new("sqlite");
+            options
+                .set("path", location.path().to_string_lossy())
+                .set("lock_timeout", "1s");
+            let descriptor = totpstore::registry::backend("sqlite").expect("registered");
+            let store = (descriptor.connect)(options).await.expect("connect");
+            totpstore::storage::prepare_schema(
+                store.as_ref(),
+                totpstore::storage::SchemaPolicy::InitialiseEmpty,
+            )
+            .await
+            .expect("initialise");
+
+            let url = format!("sqlite://{}", location.path().display());
+            let mut holder = sqlx::SqliteConnection::connect(&url)
+                .await
+                .expect("a second connection");
+            sqlx::raw_sql("BEGIN EXCLUSIVE")
+                .execute(&mut holder)
+                .await
+                .expect("take the write lock");
+            let record = totpstore_conformance::record("john", vec![1; 40]);
+            let outcome = tokio::time::timeout(
+                std::time::Duration::from_secs(30),
+                store.save(&record, totpstore::SaveMode::Create),
+            )
+            .await
+            .expect("the save must give up, not hang");
+
+            let err = outcome.expect_err("a held lock must stop the save");
+            assert!(matches!(err, StoreError::LockTimeout { .. }), "{err:?}");
+            let shown = err.to_string();
+            assert!(
+                shown.contains("timed out waiting for a lock held by another session"),
+                "{shown}"
+            );
+            holder.close().await.expect("close");
+            store.close().await;
+        });
+}

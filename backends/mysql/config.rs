@@ -9,7 +9,7 @@ use sqlx::mysql::MySqlConnectOptions;
 
 use crate::backends::address::{self, Address};
 use crate::registry::{BackendOptions, OptionSpec};
-use crate::store::StoreError;
+use crate::store::{StoreError, DEFAULT_LOCK_TIMEOUT, LOCK_TIMEOUT_OPTION};
 
 use super::NAME;
 
@@ -63,6 +63,9 @@ pub(super) struct Settings {
     pub(super) username: String,
     pub(super) password: Option<SecretString>,
     pub(super) timeout: Duration,
+    /// How long a statement waits for another session's lock, in whole seconds as the server
+    /// takes it (at least 1).
+    pub(super) lock_wait_seconds: u64,
 }
 
 impl fmt::Debug for Settings {
@@ -73,6 +76,7 @@ impl fmt::Debug for Settings {
             .field("username", &self.username)
             .field("password", &self.password.as_ref().map(|_| "<set>"))
             .field("timeout", &self.timeout)
+            .field("lock_wait_seconds", &self.lock_wait_seconds)
             .finish()
     }
 }
@@ -100,12 +104,17 @@ impl Settings {
             return Err(invalid("username", "it holds control characters".into()));
         }
         let timeout = options.duration("timeout")?.unwrap_or(DEFAULT_TIMEOUT);
+        let lock_timeout = options
+            .duration(LOCK_TIMEOUT_OPTION)?
+            .unwrap_or(DEFAULT_LOCK_TIMEOUT);
+        let lock_wait_seconds = lock_timeout.as_secs_f64().ceil().max(1.0) as u64;
         Ok(Self {
             address,
             database,
             username,
             password: options.secret("password").cloned(),
             timeout,
+            lock_wait_seconds,
         })
     }
 
@@ -152,6 +161,7 @@ mod tests {
             }
         );
         assert_eq!(settings.timeout, DEFAULT_TIMEOUT);
+        assert_eq!(settings.lock_wait_seconds, DEFAULT_LOCK_TIMEOUT.as_secs());
         let shown = format!("{settings:?}");
         assert!(
             shown.contains("<set>") && !shown.contains("hunter2"),

@@ -17,8 +17,20 @@ pub(super) struct ServerError {
     code: Option<String>,
 }
 
+/// `ER_LOCK_WAIT_TIMEOUT`: a row or table lock (`innodb_lock_wait_timeout`) or a metadata
+/// lock (`lock_wait_timeout`) was not granted in time.
+const ER_LOCK_WAIT_TIMEOUT: u16 = 1205;
+
 /// Maps any driver error.
 pub(super) fn map(e: sqlx::Error) -> StoreError {
+    if let sqlx::Error::Database(db) = &e {
+        let number = db
+            .try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>()
+            .map(|db| db.number());
+        if number == Some(ER_LOCK_WAIT_TIMEOUT) {
+            return StoreError::LockTimeout { backend: NAME };
+        }
+    }
     match e {
         sqlx::Error::PoolClosed => StoreError::Closed(NAME),
         sqlx::Error::Database(db) => StoreError::backend(NAME, server_error(db.as_ref())),

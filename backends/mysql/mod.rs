@@ -18,8 +18,11 @@
 //! - `migrate_up` holds a server-wide `GET_LOCK` named after the database, so concurrent first
 //!   runs apply each migration once; MySQL DDL is not transactional, so the migrations are
 //!   idempotent instead;
-//! - connecting is bounded by `timeout` (default 5 s); later queries are not, so a server that
-//!   stops answering mid-run can stall a command;
+//! - connecting is bounded by `timeout` (default 5 s); every session sets `lock_wait_timeout`
+//!   and `innodb_lock_wait_timeout` to 30 s (the library-only option `lock_timeout` changes
+//!   it), which with the `GET_LOCK` wait bounds every wait for another session's lock, and a
+//!   lock that is not granted in time is reported as such; a server that stops answering
+//!   mid-run can still stall a command;
 //! - no TLS: the driver is built without a TLS implementation, so connections are plain TCP
 //!   or a unix socket.
 

@@ -30,9 +30,6 @@ const HISTORY: &str = "totpstore_migrations";
 /// Connections per store: the CLI uses one at a time; the rest serve concurrent callers.
 const POOL_SIZE: u32 = 8;
 
-/// How long `migrate_up` waits for another process's migration to finish.
-const MIGRATION_LOCK_WAIT_SECONDS: i64 = 60;
-
 /// How many times a save that InnoDB picked as a deadlock victim is run again.
 const DEADLOCK_RETRIES: u32 = 5;
 
@@ -40,6 +37,8 @@ const DEADLOCK_RETRIES: u32 = 5;
 pub struct MySqlStore {
     pool: MySqlPool,
     target: String,
+    /// How long a statement, or `migrate_up`, waits for another session's lock.
+    lock_wait_seconds: u64,
 }
 
 // The pool's own Debug shows its connect options, password included.
@@ -67,13 +66,29 @@ impl MySqlStore {
             .map_err(|e| map_connect(e, &target, settings.timeout))?;
         let _ = probe.close().await;
 
+        let lock_wait_seconds = settings.lock_wait_seconds;
         let pool = MySqlPoolOptions::new()
             .max_connections(POOL_SIZE)
             .acquire_timeout(settings.timeout)
             // A ping before every query would double the round trips of a short CLI run.
             .test_before_acquire(false)
+            // The servers' defaults are 50 s for a row lock and a year for a table lock.
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    sqlx::query("SET SESSION lock_wait_timeout = ?, innodb_lock_wait_timeout = ?")
+                        .bind(lock_wait_seconds)
+                        .bind(lock_wait_seconds)
+                        .execute(conn)
+                        .await
+                        .map(|_| ())
+                })
+            })
             .connect_lazy_with(connect_options);
-        Ok(Self { pool, target })
+        Ok(Self {
+            pool,
+            target,
+            lock_wait_seconds,
+        })
     }
 }
 
@@ -207,18 +222,12 @@ impl TotpStore for MySqlStore {
         let locked: Option<i64> = sqlx::query_scalar(
             "SELECT CAST(GET_LOCK(CONCAT('totpstore:', SHA1(DATABASE())), ?) AS SIGNED)",
         )
-        .bind(MIGRATION_LOCK_WAIT_SECONDS)
+        .bind(self.lock_wait_seconds)
         .fetch_one(&mut *conn)
         .await
         .map_err(map)?;
         if locked != Some(1) {
-            return Err(StoreError::backend(
-                NAME,
-                format!(
-                    "another process held the migration lock for over \
-                     {MIGRATION_LOCK_WAIT_SECONDS} s"
-                ),
-            ));
+            return Err(StoreError::LockTimeout { backend: NAME });
         }
         let outcome = apply_pending(&mut conn).await;
         let released = sqlx::query("DO RELEASE_LOCK(CONCAT('totpstore:', SHA1(DATABASE())))")

@@ -10,7 +10,7 @@ use sqlx::postgres::PgConnectOptions;
 
 use crate::backends::address::{self, Address};
 use crate::registry::{BackendOptions, OptionSpec};
-use crate::store::StoreError;
+use crate::store::{StoreError, DEFAULT_LOCK_TIMEOUT, LOCK_TIMEOUT_OPTION};
 
 use super::NAME;
 
@@ -70,6 +70,8 @@ pub(super) struct Settings {
     pub(super) username: String,
     pub(super) password: Option<SecretString>,
     pub(super) timeout: Duration,
+    /// How long a statement waits for another session's lock.
+    pub(super) lock_timeout: Duration,
 }
 
 impl fmt::Debug for Settings {
@@ -81,6 +83,7 @@ impl fmt::Debug for Settings {
             .field("username", &self.username)
             .field("password", &self.password.as_ref().map(|_| "<set>"))
             .field("timeout", &self.timeout)
+            .field("lock_timeout", &self.lock_timeout)
             .finish()
     }
 }
@@ -115,6 +118,9 @@ impl Settings {
             return Err(invalid("username", "it holds control characters".into()));
         }
         let timeout = options.duration("timeout")?.unwrap_or(DEFAULT_TIMEOUT);
+        let lock_timeout = options
+            .duration(LOCK_TIMEOUT_OPTION)?
+            .unwrap_or(DEFAULT_LOCK_TIMEOUT);
         Ok(Self {
             address,
             database,
@@ -122,6 +128,7 @@ impl Settings {
             username,
             password: options.secret("password").cloned(),
             timeout,
+            lock_timeout,
         })
     }
 
@@ -142,7 +149,15 @@ impl Settings {
             .application_name("totpstore")
             // Every connection resolves unqualified table names in the configured schema only
             // (pg_catalog is always searched first); the driver escapes spaces and backslashes.
-            .options([("search_path", self.quoted_schema())]);
+            // A lock wait, unbounded by default, gives up after `lock_timeout`. These follow
+            // any PGOPTIONS, so they win over it.
+            .options([
+                ("search_path", self.quoted_schema()),
+                (
+                    "lock_timeout",
+                    format!("{}ms", self.lock_timeout.as_millis().max(1)),
+                ),
+            ]);
         options = match &self.address {
             Address::Tcp { host, port } => options.host(host).port(*port),
             Address::Unix(path) => {
@@ -205,6 +220,7 @@ mod tests {
             ("authelia", "public")
         );
         assert_eq!(settings.timeout, DEFAULT_TIMEOUT);
+        assert_eq!(settings.lock_timeout, DEFAULT_LOCK_TIMEOUT);
         let shown = format!("{settings:?}");
         assert!(
             shown.contains("<set>") && !shown.contains("hunter2"),

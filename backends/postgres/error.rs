@@ -17,9 +17,15 @@ pub(super) struct ServerError {
     code: Option<String>,
 }
 
+/// SQLSTATE `lock_not_available`: `lock_timeout` ran out (this crate never uses `NOWAIT`).
+const LOCK_NOT_AVAILABLE: &str = "55P03";
+
 /// Maps any driver error.
 pub(super) fn map(e: sqlx::Error) -> StoreError {
     match e {
+        sqlx::Error::Database(db) if db.code().as_deref() == Some(LOCK_NOT_AVAILABLE) => {
+            StoreError::LockTimeout { backend: NAME }
+        }
         sqlx::Error::PoolClosed => StoreError::Closed(NAME),
         sqlx::Error::Database(db) => StoreError::backend(NAME, server_error(db.as_ref())),
         other => StoreError::backend(NAME, other),

@@ -20,10 +20,13 @@
 //! - a create-only save is one `INSERT` that the unique constraint decides; an overwrite is one
 //!   `INSERT ... ON CONFLICT (username) DO UPDATE`;
 //! - `migrate_up` runs each migration in a transaction holding a transaction-scoped advisory
-//!   lock keyed by the schema (waiting at most 60 s for it), so concurrent first runs apply
-//!   each migration once;
-//! - connecting is bounded by `timeout` (default 5 s); later queries are not, so a server that
-//!   stops answering mid-run can stall a command;
+//!   lock keyed by the schema, so concurrent first runs apply each migration once;
+//! - connecting is bounded by `timeout` (default 5 s); every session sets `lock_timeout` to
+//!   30 s (the library-only option `lock_timeout` changes it), which bounds every wait for
+//!   another session's lock, the advisory lock included, and a lock that is not granted in
+//!   time is reported as such. `statement_timeout` is left alone: the statements are small,
+//!   and a lock is what they can wait on. A server that stops answering mid-run can still
+//!   stall a command;
 //! - no TLS: the driver is built without a TLS implementation, so connections are plain TCP
 //!   or a unix socket;
 //! - a pooler in transaction mode (PgBouncer) would not keep the session's `search_path`; use

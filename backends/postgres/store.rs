@@ -161,13 +161,8 @@ impl PostgresStore {
     /// when there is none left.
     async fn apply_next(&self) -> Result<Option<u32>, StoreError> {
         let mut tx = self.pool.begin().await.map_err(map)?;
-        // Bounds the wait for the lock below (and the DDL's locks) as MySQL's GET_LOCK is.
-        sqlx::query("SET LOCAL lock_timeout = '60s'")
-            .execute(&mut *tx)
-            .await
-            .map_err(map)?;
-        // Held until the transaction ends; a concurrent caller waits here, then finds the
-        // version it would have applied already recorded.
+        // Held until the transaction ends; a concurrent caller waits here (up to the session's
+        // lock_timeout), then finds the version it would have applied already recorded.
         sqlx::query("SELECT pg_advisory_xact_lock($1, hashtext($2))")
             .bind(LOCK_CLASS)
             .bind(&self.schema)

@@ -12,7 +12,8 @@
 //! removed again.
 //!
 //! Concurrent processes are serialised by SQLite's file lock; a writer waits up to the busy
-//! timeout (10 s) for another to finish.
+//! timeout (10 s; the library-only option `lock_timeout` changes it) for another to finish,
+//! then reports that it timed out waiting for a lock.
 
 mod config;
 mod error;

@@ -13,7 +13,9 @@ use sqlx::Row;
 
 use crate::model::{Algorithm, SaveMode, SealedSecret, TotpRecord};
 use crate::registry::BackendOptions;
-use crate::store::{Migration, SchemaVersion, StoreError, TotpStore, OWN_TABLES};
+use crate::store::{
+    Migration, SchemaVersion, StoreError, TotpStore, LOCK_TIMEOUT_OPTION, OWN_TABLES,
+};
 
 use super::error::{map, map_insert};
 use super::NAME;
@@ -25,7 +27,8 @@ pub const MIGRATIONS: &[Migration] = &[Migration {
     up: include_str!("../../migrations/sqlite/0001_initial.sql"),
 }];
 
-/// How long a writer waits for another process's lock before giving up.
+/// How long a writer waits for another process's lock before giving up, unless the
+/// library-only [`LOCK_TIMEOUT_OPTION`] says otherwise.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A SQLite database file.
@@ -40,6 +43,9 @@ impl SqliteStore {
     pub async fn connect(options: &BackendOptions) -> Result<Self, StoreError> {
         let given = options.require("path")?;
         refuse_special_names(given)?;
+        let busy_timeout = options
+            .duration(LOCK_TIMEOUT_OPTION)?
+            .unwrap_or(BUSY_TIMEOUT);
         let path = PathBuf::from(given);
         if options.inspect_only() && !path.exists() {
             return Err(StoreError::Connect {
@@ -59,7 +65,7 @@ impl SqliteStore {
         let connect_options = SqliteConnectOptions::new()
             .filename(&plain)
             .create_if_missing(false)
-            .busy_timeout(BUSY_TIMEOUT);
+            .busy_timeout(busy_timeout);
         // One connection: SQLite serialises writers anyway, and every caller here runs one
         // statement at a time. With more, a query issued right after another found the first
         // connection still on its way back to the pool and opened a second one (a thread and
