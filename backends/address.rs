@@ -6,7 +6,7 @@
 //! an address holding an `@` is never repeated in an error, since that part may be a password.
 
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Where a server listens.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -118,6 +118,33 @@ fn parse_host_port(raw: &str, rest: &str, default_port: u16) -> Result<Address, 
         host: host.to_owned(),
         port,
     })
+}
+
+/// Whether `file_type` is a unix domain socket (on other systems there are none to check).
+pub(crate) fn is_socket(file_type: &std::fs::FileType) -> bool {
+    #[cfg(unix)]
+    return std::os::unix::fs::FileTypeExt::is_socket(file_type);
+    #[cfg(not(unix))]
+    return {
+        let _ = file_type;
+        true
+    };
+}
+
+/// The sockets in `folder` whose names `keep` accepts, sorted; empty when it cannot be read.
+/// Used only to suggest an address after a connection has failed.
+pub(crate) fn sockets_in(folder: &Path, keep: impl Fn(&str) -> bool) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(folder) else {
+        return Vec::new();
+    };
+    let mut found: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_ok_and(|t| is_socket(&t)))
+        .filter(|e| e.file_name().to_str().is_some_and(&keep))
+        .map(|e| e.path())
+        .collect();
+    found.sort();
+    found
 }
 
 #[cfg(test)]

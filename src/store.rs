@@ -18,6 +18,9 @@ pub const RECORDS_TABLE: &str = "totp_configurations";
 pub const METADATA_TABLE: &str = "totpstore_metadata";
 /// Table of the schema migration history; its absence beside [`OWN_TABLES`] marks them foreign.
 pub const HISTORY_TABLE: &str = "totpstore_migrations";
+/// The columns [`HISTORY_TABLE`] has in every backend; a table of that name lacking one of them
+/// was not made by totpstore and is refused, like any foreign table of ours.
+pub const HISTORY_COLUMNS: &[&str] = &["version", "description", "applied_at"];
 /// The tables a backend must refuse to adopt when they exist without [`HISTORY_TABLE`].
 pub const OWN_TABLES: &[&str] = &[RECORDS_TABLE, METADATA_TABLE];
 

@@ -77,7 +77,7 @@ fn a_file_that_is_not_a_database_is_refused_and_left_alone() {
 
     let run = generate_on(&sandbox, "notes.csv");
 
-    run.error_with(&["not a database"]);
+    run.error_with(&["'notes.csv' is not a SQLite database"]);
     assert_eq!(
         std::fs::read_to_string(sandbox.join("notes.csv")).unwrap(),
         text
@@ -308,4 +308,44 @@ fn a_file_sqlite_cannot_open_is_not_left_behind() {
 
     run.error_with(&["new.sqlite3"]);
     assert!(!sandbox.join(&path).exists(), "{run:#?}");
+}
+
+#[test]
+fn a_link_to_a_missing_file_is_refused_naming_both_and_creating_nothing() {
+    let sandbox = Sandbox::new();
+    std::os::unix::fs::symlink("gone/totp.sqlite3", sandbox.join("link.sqlite3")).unwrap();
+
+    let run = generate_on(&sandbox, "link.sqlite3");
+
+    run.error_with(&[
+        "'link.sqlite3' is a symbolic link to 'gone/totp.sqlite3'",
+        "does not exist",
+    ]);
+    assert_eq!(entries(&sandbox), ["link.sqlite3"]);
+}
+
+/// A database this user may read but not write. Run as root, which writes anything, the
+/// binary runs as `nobody` instead.
+#[test]
+fn a_read_only_database_is_refused_naming_it() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    use std::os::unix::process::CommandExt;
+
+    let sandbox = Sandbox::new().seeded();
+    let before = sandbox.rows();
+    let db = sandbox.db();
+    let root = std::fs::metadata(&db).unwrap().uid() == 0;
+    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o444)).unwrap();
+    // `nobody` must reach the file, and (as anyone but root) may not write the folder.
+    std::fs::set_permissions(sandbox.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+
+    let mut command = sandbox.command();
+    command.args(sandbox.generate_args("john", &[]));
+    if root {
+        command.uid(65534).gid(65534);
+    }
+    let run = Run::from(command.output().expect("run the totpstore binary"));
+
+    run.error_with(&[&format!("'{}' is read-only", db.display())]);
+    assert_eq!(sandbox.rows(), before);
 }

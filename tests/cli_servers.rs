@@ -630,3 +630,99 @@ fn server_urls_parse() {
         "Debug hides the password"
     );
 }
+
+/// A folder holding one listening unix socket named `name`, and the listener.
+fn socket_folder(name: &str) -> (tempfile::TempDir, std::os::unix::net::UnixListener) {
+    let folder = tempfile::tempdir().expect("a temporary folder");
+    let listener =
+        std::os::unix::net::UnixListener::bind(folder.path().join(name)).expect("bind a socket");
+    (folder, listener)
+}
+
+/// `generate` with only `flags` selecting the backend, and what it printed.
+fn generate_at(flags: &[&str]) -> Run {
+    let flags: Vec<String> = flags.iter().map(|f| f.to_string()).collect();
+    generate("john", &flags, &[])
+}
+
+/// A unix socket address naming a folder, a missing file or a file that is no socket says
+/// which, and what to give instead.
+#[cfg(feature = "mysql")]
+#[test]
+fn mysql_unix_addresses_that_name_no_socket_say_why() {
+    let (folder, _listener) = socket_folder("mysqld.sock");
+    let shown = folder.path().display().to_string();
+
+    let run = generate_at(&["--mysql.address", &format!("unix://{shown}")]);
+    let message = run.error();
+    assert!(
+        message.contains(&format!("'{shown}' is a folder")),
+        "{run:#?}"
+    );
+    assert!(
+        message.contains(&format!("unix://{shown}/mysqld.sock")),
+        "{run:#?}"
+    );
+
+    let empty = tempfile::tempdir().expect("a temporary folder");
+    let run = generate_at(&[
+        "--mysql.address",
+        &format!("unix://{}", empty.path().display()),
+    ]);
+    let message = run.error();
+    assert!(message.contains("is a folder"), "{run:#?}");
+    assert!(message.contains("socket file"), "{run:#?}");
+
+    let absent = format!("{shown}/absent.sock");
+    let run = generate_at(&["--mysql.address", &format!("unix://{absent}")]);
+    assert!(
+        run.error()
+            .contains(&format!("there is no socket at '{absent}'")),
+        "{run:#?}"
+    );
+
+    let plain = format!("{shown}/plain.txt");
+    std::fs::write(&plain, "").expect("write a file");
+    let run = generate_at(&["--mysql.address", &format!("unix://{plain}")]);
+    assert!(
+        run.error().contains(&format!("'{plain}' is not a socket")),
+        "{run:#?}"
+    );
+}
+
+/// A PostgreSQL socket folder without the socket of the port says which file was looked for,
+/// and names the sockets the folder does hold.
+#[cfg(feature = "postgres")]
+#[test]
+fn postgres_unix_addresses_that_name_no_socket_say_why() {
+    let (folder, _listener) = socket_folder(".s.PGSQL.5433");
+    let shown = folder.path().display().to_string();
+
+    let run = generate_at(&["--postgres.address", &format!("unix://{shown}")]);
+    let message = run.error();
+    assert!(
+        message.contains(&format!("there is no socket '{shown}/.s.PGSQL.5432'")),
+        "{run:#?}"
+    );
+    assert!(
+        message.contains(&format!("unix://{shown}/.s.PGSQL.5433")),
+        "{run:#?}"
+    );
+
+    let empty = tempfile::tempdir().expect("a temporary folder");
+    let empty = empty.path().display().to_string();
+    let run = generate_at(&["--postgres.address", &format!("unix://{empty}")]);
+    assert!(
+        run.error()
+            .contains(&format!("there is no socket '{empty}/.s.PGSQL.5432'")),
+        "{run:#?}"
+    );
+
+    let absent = format!("{shown}/absent");
+    let run = generate_at(&["--postgres.address", &format!("unix://{absent}")]);
+    assert!(
+        run.error()
+            .contains(&format!("the socket folder '{absent}' does not exist")),
+        "{run:#?}"
+    );
+}

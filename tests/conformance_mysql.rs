@@ -302,3 +302,63 @@ fn assert_lock_timeout(outcome: Result<(), StoreError>) {
         "{shown}"
     );
 }
+
+/// A foreign `totpstore_migrations`, without our `version` column or with it beside columns
+/// of its own, is refused as a foreign table rather than failing on a missing column or
+/// being adopted; nothing of ours is added.
+#[test]
+fn foreign_history_table_is_refused() {
+    with_server(|server| async move {
+        for (columns, row) in [
+            ("id INT PRIMARY KEY, note TEXT", "(1, 'x')"),
+            ("version INT PRIMARY KEY, checksum TEXT", "(1, 'x')"),
+        ] {
+            let fresh = server.create_database().await.expect("create a database");
+            let table = format!("`{}`.totpstore_migrations", fresh.database);
+            let mut admin = server.admin().await.expect("admin connection");
+            let sql = format!("CREATE TABLE {table} ({columns}); INSERT INTO {table} VALUES {row}");
+            sqlx::raw_sql(AssertSqlSafe(sql))
+                .execute(&mut admin)
+                .await
+                .expect("plant the foreign table");
+
+            let store = connect(fresh.options()).await.expect("connect");
+            let version = store.schema_version().await;
+            let prepared = totpstore::storage::prepare_schema(
+                store.as_ref(),
+                totpstore::storage::SchemaPolicy::InitialiseEmpty,
+            )
+            .await;
+            let migrated = store.migrate_up().await;
+
+            assert!(
+                version.as_ref().is_err_and(is_foreign_history),
+                "{columns}: {version:?}"
+            );
+            assert!(
+                matches!(&prepared, Err(totpstore::Error::Store(e)) if is_foreign_history(e)),
+                "{columns}: {prepared:?}"
+            );
+            assert!(
+                migrated.as_ref().is_err_and(is_foreign_history),
+                "{columns}: {migrated:?}"
+            );
+            let tables: Vec<String> = sqlx::query_scalar(
+                "SELECT CAST(table_name AS CHAR) FROM information_schema.tables \
+                 WHERE table_schema = ?",
+            )
+            .bind(&fresh.database)
+            .fetch_all(&mut admin)
+            .await
+            .expect("list tables");
+            assert_eq!(tables, ["totpstore_migrations"], "{columns}");
+            admin.close().await.expect("close");
+            store.close().await;
+            fresh.drop_now().await;
+        }
+    });
+}
+
+fn is_foreign_history(e: &StoreError) -> bool {
+    matches!(e, StoreError::ForeignTable { table } if table == "totpstore_migrations")
+}

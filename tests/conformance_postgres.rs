@@ -389,3 +389,57 @@ fn assert_lock_timeout(outcome: Result<(), StoreError>) {
         "{shown}"
     );
 }
+
+/// A foreign `totpstore_migrations`, without our `version` column or with it beside columns
+/// of its own, is refused as a foreign table rather than failing on a missing column or
+/// being adopted; nothing of ours is added.
+#[test]
+fn foreign_history_table_is_refused() {
+    with_server(|server| async move {
+        for (columns, row) in [
+            ("id INTEGER PRIMARY KEY, note TEXT", "(1, 'x')"),
+            ("version INTEGER PRIMARY KEY, checksum TEXT", "(1, 'x')"),
+        ] {
+            let fresh = server.new_schema();
+            let schema = quote(&fresh.schema);
+            let sql = format!(
+                "CREATE SCHEMA {schema}; \
+                 CREATE TABLE {schema}.totpstore_migrations ({columns}); \
+                 INSERT INTO {schema}.totpstore_migrations VALUES {row}"
+            );
+            server
+                .admin_execute(sql)
+                .await
+                .expect("plant the foreign table");
+
+            let store = connect(fresh.options()).await.expect("connect");
+            let version = store.schema_version().await;
+            let prepared = prepare_schema(store.as_ref(), SchemaPolicy::InitialiseEmpty).await;
+            let migrated = store.migrate_up().await;
+
+            assert!(
+                version.as_ref().is_err_and(is_foreign_history),
+                "{columns}: {version:?}"
+            );
+            assert!(
+                matches!(&prepared, Err(totpstore::Error::Store(e)) if is_foreign_history(e)),
+                "{columns}: {prepared:?}"
+            );
+            assert!(
+                migrated.as_ref().is_err_and(is_foreign_history),
+                "{columns}: {migrated:?}"
+            );
+            assert_eq!(
+                tables_in(server, &fresh.schema).await,
+                ["totpstore_migrations"],
+                "{columns}"
+            );
+            store.close().await;
+            fresh.drop_now().await;
+        }
+    });
+}
+
+fn is_foreign_history(e: &StoreError) -> bool {
+    matches!(e, StoreError::ForeignTable { table } if table == "totpstore_migrations")
+}

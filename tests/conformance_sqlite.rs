@@ -116,3 +116,72 @@ fn a_lock_held_by_another_connection_times_out() {
             store.close().await;
         });
 }
+
+/// A foreign `totpstore_migrations`, without our `version` column or with it beside columns
+/// of its own, is refused as a foreign table rather than failing on a missing column or
+/// being adopted; nothing of ours is added.
+#[test]
+fn foreign_history_table_is_refused() {
+    use sqlx::Connection;
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("start a runtime")
+        .block_on(async {
+            for (columns, row) in [
+                ("id INTEGER PRIMARY KEY, note TEXT", "(1, 'x')"),
+                ("version INTEGER PRIMARY KEY, checksum TEXT", "(1, 'x')"),
+            ] {
+                let location = SqliteLocation {
+                    dir: tempfile::tempdir().expect("a temporary folder"),
+                };
+                let url = format!("sqlite://{}?mode=rwc", location.path().display());
+                let mut admin = sqlx::SqliteConnection::connect(&url)
+                    .await
+                    .expect("open the file");
+                let sql = format!(
+                    "CREATE TABLE totpstore_migrations ({columns}); \
+                     INSERT INTO totpstore_migrations VALUES {row}"
+                );
+                sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                    .execute(&mut admin)
+                    .await
+                    .expect("plant the foreign table");
+
+                let store = location.connect().await.expect("connect");
+                let version = store.schema_version().await;
+                let prepared = totpstore::storage::prepare_schema(
+                    store.as_ref(),
+                    totpstore::storage::SchemaPolicy::InitialiseEmpty,
+                )
+                .await;
+                let migrated = store.migrate_up().await;
+
+                let foreign = is_foreign_history;
+                assert!(
+                    version.as_ref().is_err_and(foreign),
+                    "{columns}: {version:?}"
+                );
+                assert!(
+                    matches!(&prepared, Err(totpstore::Error::Store(e)) if foreign(e)),
+                    "{columns}: {prepared:?}"
+                );
+                assert!(
+                    migrated.as_ref().is_err_and(foreign),
+                    "{columns}: {migrated:?}"
+                );
+                let tables: Vec<String> =
+                    sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table'")
+                        .fetch_all(&mut admin)
+                        .await
+                        .expect("list tables");
+                assert_eq!(tables, ["totpstore_migrations"], "{columns}");
+                admin.close().await.expect("close");
+                store.close().await;
+            }
+        });
+}
+
+fn is_foreign_history(e: &StoreError) -> bool {
+    matches!(e, StoreError::ForeignTable { table } if table == "totpstore_migrations")
+}

@@ -1,7 +1,9 @@
 //! Mapping of `sqlx` errors into [`StoreError`], in one place.
 
+use std::path::Path;
 use std::time::Duration;
 
+use crate::backends::address::{is_socket, sockets_in};
 use crate::store::StoreError;
 
 use super::NAME;
@@ -62,6 +64,58 @@ pub(super) fn map_connect(e: sqlx::Error, target: &str, timeout: Duration) -> St
         sqlx::Error::Database(db) => connect_error(target, server_error(db.as_ref()).into()),
         other => connect_error(target, other.into()),
     }
+}
+
+/// A driver error explained for the operator: what is wrong, and the fix.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+struct Explained {
+    message: String,
+    #[source]
+    source: sqlx::Error,
+}
+
+/// Maps a failed connection to the unix socket `path`: when the file system shows why (a
+/// folder, nothing, a file that is no socket), says so, since the driver only reports
+/// "Connection refused" or "No such file or directory".
+pub(super) fn map_socket_connect(
+    e: sqlx::Error,
+    path: &Path,
+    target: &str,
+    timeout: Duration,
+) -> StoreError {
+    if !matches!(e, sqlx::Error::Io(_)) {
+        return map_connect(e, target, timeout);
+    }
+    let shown = path.display();
+    let message = match std::fs::metadata(path) {
+        Ok(meta) if meta.is_dir() => {
+            let example = match sockets_in(path, |_| true).first() {
+                Some(socket) => format!("unix://{}", socket.display()),
+                None => format!(
+                    "unix://{shown}/mysqld.sock (SELECT @@socket on the server shows its path)"
+                ),
+            };
+            return StoreError::InvalidOption {
+                backend: NAME,
+                option: "address",
+                reason: format!(
+                    "'{shown}' is a folder; give the server's socket file in it, such as \
+                     {example}"
+                ),
+            };
+        }
+        Ok(meta) if !is_socket(&meta.file_type()) => format!(
+            "'{shown}' is not a socket; give the server's socket file (SELECT @@socket on the \
+             server shows its path)"
+        ),
+        Err(missing) if missing.kind() == std::io::ErrorKind::NotFound => format!(
+            "there is no socket at '{shown}'; the server is not running, or its socket is \
+             elsewhere (SELECT @@socket on the server shows its path)"
+        ),
+        _ => return map_connect(e, target, timeout),
+    };
+    connect_error(target, Box::new(Explained { message, source: e }))
 }
 
 fn connect_error(target: &str, source: crate::store::BoxError) -> StoreError {

@@ -10,11 +10,12 @@ use sqlx::{ConnectOptions, Connection, Row};
 
 use crate::model::{Algorithm, SaveMode, SealedSecret, TotpRecord};
 use crate::registry::BackendOptions;
-use crate::store::{Migration, SchemaVersion, StoreError, TotpStore, OWN_TABLES};
+use crate::store::{Migration, SchemaVersion, StoreError, TotpStore, HISTORY_COLUMNS, OWN_TABLES};
 
 use super::config::Settings;
-use super::error::{is_deadlock, map, map_connect, map_insert, timed_out};
+use super::error::{is_deadlock, map, map_connect, map_insert, map_socket_connect, timed_out};
 use super::NAME;
+use crate::backends::address::Address;
 
 /// Schema migrations, oldest first.
 pub const MIGRATIONS: &[Migration] = &[Migration {
@@ -63,7 +64,10 @@ impl MySqlStore {
         let probe = tokio::time::timeout(settings.timeout, connect_options.connect())
             .await
             .map_err(|_| timed_out(&target, settings.timeout))?
-            .map_err(|e| map_connect(e, &target, settings.timeout))?;
+            .map_err(|e| match &settings.address {
+                Address::Unix(path) => map_socket_connect(e, path, &target, settings.timeout),
+                Address::Tcp { .. } => map_connect(e, &target, settings.timeout),
+            })?;
         let _ = probe.close().await;
 
         let lock_wait_seconds = settings.lock_wait_seconds;
@@ -104,7 +108,8 @@ async fn present_tables(conn: &mut MySqlConnection) -> Result<Vec<String>, Store
     .map_err(map)
 }
 
-/// The highest migration applied; `None` when our history is absent or empty.
+/// The highest migration applied; `None` when our history is absent or empty; `ForeignTable`
+/// when a table of ours exists without the history, or the history lacks one of our columns.
 async fn applied_version(conn: &mut MySqlConnection) -> Result<Option<u32>, StoreError> {
     let mut present = present_tables(conn).await?;
     if !present.iter().any(|t| t == HISTORY) {
@@ -119,6 +124,21 @@ async fn applied_version(conn: &mut MySqlConnection) -> Result<Option<u32>, Stor
                 table: (*table).into(),
             });
         }
+    }
+    // A foreign table of the history's name would otherwise fail below as an unknown column.
+    let columns: Vec<String> = sqlx::query_scalar(
+        "SELECT CAST(column_name AS CHAR) FROM information_schema.columns \
+         WHERE table_schema = DATABASE() AND table_name = ?",
+    )
+    .bind(HISTORY)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(map)?;
+    let has = |c: &&str| columns.iter().any(|n| n.eq_ignore_ascii_case(c));
+    if !HISTORY_COLUMNS.iter().all(has) {
+        return Err(StoreError::ForeignTable {
+            table: HISTORY.into(),
+        });
     }
     let version: Option<i64> =
         sqlx::query_scalar("SELECT CAST(MAX(version) AS SIGNED) FROM totpstore_migrations")

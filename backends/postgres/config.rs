@@ -179,7 +179,7 @@ pub(super) fn quote_identifier(name: &str) -> String {
 
 /// PostgreSQL's socket file is `<folder>/.s.PGSQL.<port>`: an address naming the file gives
 /// both; one naming a folder uses the default port.
-fn socket_folder_and_port(path: &Path) -> (PathBuf, u16) {
+pub(super) fn socket_folder_and_port(path: &Path) -> (PathBuf, u16) {
     let port = path
         .file_name()
         .and_then(|name| name.to_str())

@@ -10,11 +10,12 @@ use sqlx::{AssertSqlSafe, ConnectOptions, Connection, Row};
 
 use crate::model::{Algorithm, SaveMode, SealedSecret, TotpRecord};
 use crate::registry::BackendOptions;
-use crate::store::{Migration, SchemaVersion, StoreError, TotpStore, OWN_TABLES};
+use crate::store::{Migration, SchemaVersion, StoreError, TotpStore, HISTORY_COLUMNS, OWN_TABLES};
 
 use super::config::Settings;
-use super::error::{map, map_connect, map_insert, timed_out};
+use super::error::{map, map_connect, map_insert, map_socket_connect, timed_out};
 use super::NAME;
+use crate::backends::address::Address;
 
 /// Schema migrations, oldest first.
 pub const MIGRATIONS: &[Migration] = &[Migration {
@@ -64,7 +65,10 @@ impl PostgresStore {
         let probe = tokio::time::timeout(settings.timeout, connect_options.connect())
             .await
             .map_err(|_| timed_out(&target, settings.timeout))?
-            .map_err(|e| map_connect(e, &target, settings.timeout))?;
+            .map_err(|e| match &settings.address {
+                Address::Unix(path) => map_socket_connect(e, path, &target, settings.timeout),
+                Address::Tcp { .. } => map_connect(e, &target, settings.timeout),
+            })?;
         let _ = probe.close().await;
 
         let pool = PgPoolOptions::new()
@@ -97,7 +101,8 @@ async fn present_tables(conn: &mut PgConnection, schema: &str) -> Result<Vec<Str
     .map_err(map)
 }
 
-/// The highest migration applied; `None` when our history is absent or empty.
+/// The highest migration applied; `None` when our history is absent or empty; `ForeignTable`
+/// when a table of ours exists without the history, or the history lacks one of our columns.
 async fn applied_version(conn: &mut PgConnection, schema: &str) -> Result<Option<u32>, StoreError> {
     let mut present = present_tables(conn, schema).await?;
     if !present.iter().any(|t| t == HISTORY) {
@@ -112,6 +117,26 @@ async fn applied_version(conn: &mut PgConnection, schema: &str) -> Result<Option
                 table: (*table).into(),
             });
         }
+    }
+    // A foreign table of the history's name would otherwise fail below as an unknown column.
+    let columns: Vec<String> = sqlx::query_scalar(
+        "SELECT a.attname::text FROM pg_catalog.pg_attribute a \
+         JOIN pg_catalog.pg_class c ON c.oid = a.attrelid \
+         JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+         WHERE n.nspname = $1 AND c.relname = $2 AND a.attnum > 0 AND NOT a.attisdropped",
+    )
+    .bind(schema)
+    .bind(HISTORY)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(map)?;
+    if !HISTORY_COLUMNS
+        .iter()
+        .all(|c| columns.iter().any(|n| n == c))
+    {
+        return Err(StoreError::ForeignTable {
+            table: HISTORY.into(),
+        });
     }
     let version: Option<i64> =
         sqlx::query_scalar("SELECT MAX(version)::bigint FROM totpstore_migrations")

@@ -8,8 +8,9 @@
 //! `file:` URIs (whose parameters can make the database in-memory or read-only, and whose path
 //! is not the name given) are refused, before anything is created; `./file:x` names a file
 //! called `file:x`. SQLite is handed the path with `./` before a relative one, so it never
-//! reads a name as a URI. A file this backend has just created for a connection that fails is
-//! removed again.
+//! reads a name as a URI. A symbolic link whose target is missing is refused rather than
+//! followed to create the target. A file this backend has just created for a connection that
+//! fails is removed again.
 //!
 //! Concurrent processes are serialised by SQLite's file lock; a writer waits up to the busy
 //! timeout (10 s; the library-only option `lock_timeout` changes it) for another to finish,

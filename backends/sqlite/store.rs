@@ -14,10 +14,11 @@ use sqlx::Row;
 use crate::model::{Algorithm, SaveMode, SealedSecret, TotpRecord};
 use crate::registry::BackendOptions;
 use crate::store::{
-    Migration, SchemaVersion, StoreError, TotpStore, LOCK_TIMEOUT_OPTION, OWN_TABLES,
+    Migration, SchemaVersion, StoreError, TotpStore, HISTORY_COLUMNS, HISTORY_TABLE,
+    LOCK_TIMEOUT_OPTION, OWN_TABLES,
 };
 
-use super::error::{map, map_insert};
+use super::error::{self, decode, map_insert};
 use super::NAME;
 
 /// Schema migrations, oldest first.
@@ -35,6 +36,8 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 #[derive(Debug)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// The database file as the user gave it, for messages.
+    path: String,
 }
 
 impl SqliteStore {
@@ -47,6 +50,7 @@ impl SqliteStore {
             .duration(LOCK_TIMEOUT_OPTION)?
             .unwrap_or(BUSY_TIMEOUT);
         let path = PathBuf::from(given);
+        refuse_dangling_link(&path)?;
         if options.inspect_only() && !path.exists() {
             return Err(StoreError::Connect {
                 backend: NAME,
@@ -82,10 +86,18 @@ impl SqliteStore {
                 StoreError::Connect {
                     backend: NAME,
                     target: path.display().to_string(),
-                    source: source.into(),
+                    source: error::explain(source, given),
                 }
             })?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            path: given.to_owned(),
+        })
+    }
+
+    /// Maps a driver error met on this store's file.
+    fn map(&self) -> impl Fn(sqlx::Error) -> StoreError + '_ {
+        |e| error::map(e, &self.path)
     }
 }
 
@@ -114,6 +126,33 @@ fn refuse_special_names(given: &str) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// Refuses a symbolic link whose target is missing: SQLite would only say that it is "unable
+/// to open database file", and following it to create the target would put the database
+/// somewhere the path does not name.
+fn refuse_dangling_link(path: &Path) -> Result<(), StoreError> {
+    let Ok(target) = std::fs::read_link(path) else {
+        return Ok(());
+    };
+    let Err(e) = std::fs::metadata(path) else {
+        return Ok(());
+    };
+    let why = if e.kind() == std::io::ErrorKind::NotFound {
+        "which does not exist".to_owned()
+    } else {
+        format!("which cannot be followed ({e})")
+    };
+    Err(StoreError::InvalidOption {
+        backend: NAME,
+        option: "path",
+        reason: format!(
+            "'{}' is a symbolic link to '{}', {why}; point the path at the database file \
+             itself, or restore the link's target",
+            path.display(),
+            target.display()
+        ),
+    })
+}
+
 /// Removes a database file this process has just created, if nothing has been written to it:
 /// a refused path must not leave an empty file behind.
 fn remove_if_empty(path: &Path) {
@@ -123,12 +162,14 @@ fn remove_if_empty(path: &Path) {
 }
 
 /// The highest applied migration, `None` when the file holds none of our tables, or
-/// `ForeignTable` when one of our table names exists without our migration history.
+/// `ForeignTable` when one of our table names exists without our migration history, or the
+/// history lacks one of our columns.
 ///
 /// The table names are read in one statement, so they come from one snapshot: with separate
 /// queries, another process initialising the file in between made a fresh file look as if
 /// a foreign program owned our tables.
-async fn read_version(conn: &mut SqliteConnection) -> Result<Option<u32>, StoreError> {
+async fn read_version(conn: &mut SqliteConnection, path: &str) -> Result<Option<u32>, StoreError> {
+    let map = |e| error::map(e, path);
     let tables: Vec<String> =
         sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table'")
             .fetch_all(&mut *conn)
@@ -142,6 +183,19 @@ async fn read_version(conn: &mut SqliteConnection) -> Result<Option<u32>, StoreE
             });
         }
         return Ok(None);
+    }
+    let columns: Vec<String> = sqlx::query_scalar("SELECT name FROM pragma_table_info(?)")
+        .bind(HISTORY_TABLE)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(map)?;
+    if !HISTORY_COLUMNS
+        .iter()
+        .all(|c| columns.iter().any(|n| n == c))
+    {
+        return Err(StoreError::ForeignTable {
+            table: HISTORY_TABLE.into(),
+        });
     }
     let version: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM totpstore_migrations")
         .fetch_one(&mut *conn)
@@ -195,20 +249,22 @@ fn record_from_row(row: &SqliteRow) -> Result<TotpRecord, StoreError> {
         backend: NAME,
         reason,
     };
-    let algorithm: String = row.try_get("algorithm").map_err(map)?;
-    let digits: i64 = row.try_get("digits").map_err(map)?;
-    let period: i64 = row.try_get("period").map_err(map)?;
+    let algorithm: String = row.try_get("algorithm").map_err(decode)?;
+    let digits: i64 = row.try_get("digits").map_err(decode)?;
+    let period: i64 = row.try_get("period").map_err(decode)?;
     Ok(TotpRecord {
-        username: row.try_get("username").map_err(map)?,
-        issuer: row.try_get("issuer").map_err(map)?,
+        username: row.try_get("username").map_err(decode)?,
+        issuer: row.try_get("issuer").map_err(decode)?,
         algorithm: Algorithm::from_str(&algorithm).map_err(|e| corrupt(e.to_string()))?,
         digits: u32::try_from(digits).map_err(|_| corrupt(format!("digits {digits}")))?,
         period: u32::try_from(period).map_err(|_| corrupt(format!("period {period}")))?,
-        secret: SealedSecret(row.try_get("secret").map_err(map)?),
-        created_at: row.try_get::<DateTime<Utc>, _>("created_at").map_err(map)?,
+        secret: SealedSecret(row.try_get("secret").map_err(decode)?),
+        created_at: row
+            .try_get::<DateTime<Utc>, _>("created_at")
+            .map_err(decode)?,
         last_used_at: row
             .try_get::<Option<DateTime<Utc>>, _>("last_used_at")
-            .map_err(map)?,
+            .map_err(decode)?,
     })
 }
 
@@ -220,9 +276,9 @@ impl TotpStore for SqliteStore {
 
     async fn schema_version(&self) -> Result<SchemaVersion, StoreError> {
         let latest = MIGRATIONS.last().map_or(0, |m| m.version);
-        let mut conn = self.pool.acquire().await.map_err(map)?;
+        let mut conn = self.pool.acquire().await.map_err(self.map())?;
         Ok(SchemaVersion {
-            current: read_version(&mut conn).await?,
+            current: read_version(&mut conn, &self.path).await?,
             latest,
         })
     }
@@ -230,8 +286,12 @@ impl TotpStore for SqliteStore {
     async fn migrate_up(&self) -> Result<Vec<u32>, StoreError> {
         // BEGIN IMMEDIATE takes the write lock before reading the version, so two processes
         // initialising the same file apply each migration once.
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(map)?;
-        let current = match read_version(&mut tx).await? {
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(self.map())?;
+        let current = match read_version(&mut tx, &self.path).await? {
             Some(version) => version,
             None => {
                 sqlx::query(
@@ -240,7 +300,7 @@ impl TotpStore for SqliteStore {
                 )
                 .execute(&mut *tx)
                 .await
-                .map_err(map)?;
+                .map_err(self.map())?;
                 0
             }
         };
@@ -250,7 +310,7 @@ impl TotpStore for SqliteStore {
             sqlx::raw_sql(migration.up)
                 .execute(&mut *tx)
                 .await
-                .map_err(map)?;
+                .map_err(self.map())?;
             sqlx::query(
                 "INSERT INTO totpstore_migrations (version, description, applied_at) \
                  VALUES (?, ?, ?)",
@@ -260,10 +320,10 @@ impl TotpStore for SqliteStore {
             .bind(Utc::now())
             .execute(&mut *tx)
             .await
-            .map_err(map)?;
+            .map_err(self.map())?;
             applied.push(migration.version);
         }
-        tx.commit().await.map_err(map)?;
+        tx.commit().await.map_err(self.map())?;
         Ok(applied)
     }
 
@@ -275,7 +335,7 @@ impl TotpStore for SqliteStore {
         .bind(username)
         .fetch_optional(&self.pool)
         .await
-        .map_err(map)?;
+        .map_err(self.map())?;
         row.as_ref().map(record_from_row).transpose()
     }
 
@@ -305,7 +365,7 @@ impl TotpStore for SqliteStore {
             .bind(record.last_used_at)
             .execute(&self.pool)
             .await
-            .map_err(|e| map_insert(e, &record.username))?;
+            .map_err(|e| map_insert(e, &record.username, &self.path))?;
         Ok(())
     }
 
@@ -314,7 +374,7 @@ impl TotpStore for SqliteStore {
             .bind(username)
             .execute(&self.pool)
             .await
-            .map_err(map)?;
+            .map_err(self.map())?;
         Ok(done.rows_affected() > 0)
     }
 
@@ -328,7 +388,7 @@ impl TotpStore for SqliteStore {
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await
-        .map_err(map)?;
+        .map_err(self.map())?;
         rows.iter().map(record_from_row).collect()
     }
 
@@ -337,7 +397,7 @@ impl TotpStore for SqliteStore {
             .bind(key)
             .fetch_optional(&self.pool)
             .await
-            .map_err(map)
+            .map_err(self.map())
     }
 
     async fn put_metadata(
@@ -358,7 +418,7 @@ impl TotpStore for SqliteStore {
             .bind(value)
             .execute(&self.pool)
             .await
-            .map_err(|e| map_insert(e, key))?;
+            .map_err(|e| map_insert(e, key, &self.path))?;
         Ok(())
     }
 
