@@ -557,6 +557,50 @@ mod postgres {
         assert!(!run.stderr.contains(&password), "{run:#?}");
     }
 
+    /// libpq's environment variables, which the driver reads, never send the connection
+    /// elsewhere than the configured address: an IP address is kept whatever PGHOSTADDR,
+    /// PGHOST and PGPORT say, and a host name that PGHOSTADDR would override is refused.
+    #[test]
+    fn pg_environment_variables_do_not_redirect_the_address() {
+        let Some(server) = postgres() else { return };
+        if server.url.host != "127.0.0.1" {
+            loud("!!! PGHOSTADDR test skipped: it needs the server at 127.0.0.1");
+            return;
+        }
+        let fresh = server.new_schema();
+        let flags = fresh.flags();
+        let args = generate_args("john", &flags, &[]);
+        // Nothing listens on 127.0.0.2 (the server is bound to 127.0.0.1) or on port 1.
+        let env = [
+            ("PGHOSTADDR", "127.0.0.2"),
+            ("PGHOST", "127.0.0.2"),
+            ("PGPORT", "1"),
+        ];
+        let run = Run::from(command(&args, &env).output().expect("run"));
+        run.uri("john");
+        assert_eq!(fresh.rows().len(), 1);
+
+        let mut named = flags.clone();
+        let at = named
+            .iter()
+            .position(|f| f == "--postgres.address")
+            .expect("address")
+            + 1;
+        named[at] = format!("tcp://localhost:{}", server.url.port);
+        let args = generate_args("mary", &named, &[]);
+        let run = Run::from(
+            command(&args, &[("PGHOSTADDR", "127.0.0.1")])
+                .output()
+                .expect("run"),
+        );
+        let message = run.error();
+        assert!(
+            message.contains("PGHOSTADDR") && message.contains("'localhost'"),
+            "{run:#?}"
+        );
+        assert_eq!(fresh.rows().len(), 1, "nothing was written");
+    }
+
     /// The server's socket folder works as an address.
     #[test]
     fn unix_socket_address() {

@@ -2,6 +2,7 @@
 //! checked form.
 
 use std::fmt;
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -98,6 +99,7 @@ impl Settings {
         };
         let address = value(options, "address")?;
         let address = address::parse(address, DEFAULT_PORT).map_err(|r| invalid("address", r))?;
+        refuse_hostaddr_override(&address).map_err(|r| invalid("address", r))?;
         let identifier = |option: &'static str| -> Result<String, StoreError> {
             let name = value(options, option)?;
             if name.len() > MAX_IDENTIFIER_BYTES || name.chars().any(char::is_control) {
@@ -140,8 +142,13 @@ impl Settings {
     /// The driver's options. They hold the password, and the driver's `Debug` prints it: never
     /// log or format them.
     ///
-    /// As with libpq, `PGSSLMODE`, `PGOPTIONS`, `PGAPPNAME`, `PGHOSTADDR` and (when no password
-    /// is configured) `PGPASSWORD` still apply; `~/.pgpass` is not read.
+    /// The driver starts from libpq's environment variables and cannot be told to ignore
+    /// them, so every field the configuration decides is set here over them: `PGHOST`,
+    /// `PGPORT`, `PGUSER`, `PGDATABASE` and `PGAPPNAME` have no effect, and `PGHOSTADDR` is
+    /// replaced by the address's own IP (a host name that it would override is refused in
+    /// [`Settings::from_options`]). `PGSSLMODE`, `PGOPTIONS` (before our own options, which
+    /// win) and, when no password is configured, `PGPASSWORD` still apply; `~/.pgpass` is not
+    /// read.
     pub(super) fn connect_options(&self) -> PgConnectOptions {
         let mut options = PgConnectOptions::new_without_pgpass()
             .username(&self.username)
@@ -159,7 +166,14 @@ impl Settings {
                 ),
             ]);
         options = match &self.address {
-            Address::Tcp { host, port } => options.host(host).port(*port),
+            Address::Tcp { host, port } => {
+                let options = options.host(host).port(*port);
+                match host.parse::<IpAddr>() {
+                    Ok(ip) => options.hostaddr(ip),
+                    Err(_) => options,
+                }
+            }
+            // The driver ignores PGHOSTADDR for a socket.
             Address::Unix(path) => {
                 let (folder, port) = socket_folder_and_port(path);
                 options.socket(folder).port(port)
@@ -169,6 +183,28 @@ impl Settings {
             options = options.password(password.expose_secret());
         }
         options
+    }
+}
+
+/// Refuses a host name when `PGHOSTADDR` is set: the driver would connect to that address
+/// instead, and only an IP address can be pinned over it.
+fn refuse_hostaddr_override(address: &Address) -> Result<(), String> {
+    let Address::Tcp { host, .. } = address else {
+        return Ok(());
+    };
+    if host.parse::<IpAddr>().is_ok() {
+        return Ok(());
+    }
+    // The driver ignores a value that is not an IP address, and so does this check.
+    match std::env::var("PGHOSTADDR")
+        .ok()
+        .map(|v| v.parse::<IpAddr>())
+    {
+        Some(Ok(ip)) => Err(format!(
+            "the environment variable PGHOSTADDR ({ip}) would replace the address of the host \
+             '{host}'; unset PGHOSTADDR, or give the server's IP address instead of its name"
+        )),
+        _ => Ok(()),
     }
 }
 

@@ -12,6 +12,11 @@
 //! Every connection starts with `search_path` set to the schema alone, so the SQL names tables
 //! unqualified and never reaches a same-named table in another schema.
 //!
+//! The address, user, database and schema are the configured ones whatever libpq's
+//! environment variables say: `PGHOST`, `PGPORT`, `PGUSER`, `PGDATABASE` have no effect,
+//! `PGHOSTADDR` none for an IP address or a socket, and with a host name it is refused rather
+//! than followed. `PGPASSWORD` is used when no password is configured.
+//!
 //! A unix socket address names either the socket's folder (`unix:///run/postgresql`, port
 //! 5432) or the socket file, whose name carries the port (`unix:///tmp/.s.PGSQL.5433`).
 //!
