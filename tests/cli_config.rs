@@ -691,6 +691,90 @@ fn a_yaml_error_on_an_unquoted_numeric_key_does_not_echo_the_key() {
     assert!(!sandbox.db().exists());
 }
 
+/// Runs generate on a configuration whose line 2 is `  <key>: <value>` under `storage`, and
+/// checks the refusal names the key, the file and the line, asks for quotes and never shows
+/// the value.
+fn assert_unquoted_secret_refused(key_line: &str, key: &str, value: &str) {
+    let sandbox = Sandbox::new();
+    let config = format!(
+        "storage:\n  {key_line}\n  local:\n    path: '{}'\n",
+        sandbox.db_arg()
+    );
+    sandbox.write("configuration.yml", &config);
+
+    let run = generate(&sandbox, &["--encryption-key", KEY], &[]);
+
+    run.error_with(&["configuration.yml", "line 2", key, "quotes"]);
+    run.assert_not_echoed(value);
+    assert!(!sandbox.db().exists());
+}
+
+#[test]
+fn an_unquoted_decimal_key_is_refused_rather_than_rounded() {
+    assert_unquoted_secret_refused(
+        "encryption_key: 12345678901234567890.5",
+        "storage.encryption_key",
+        "12345678901234567890",
+    );
+}
+
+#[test]
+fn an_unquoted_key_with_a_plus_sign_is_refused() {
+    assert_unquoted_secret_refused(
+        "encryption_key: +123456789012345678",
+        "storage.encryption_key",
+        "123456789012345678",
+    );
+}
+
+#[test]
+fn an_unquoted_hexadecimal_key_is_refused() {
+    assert_unquoted_secret_refused(
+        "encryption_key: 0x1234abcd",
+        "storage.encryption_key",
+        "1234abcd",
+    );
+}
+
+#[test]
+fn an_unquoted_key_with_many_decimals_is_refused() {
+    assert_unquoted_secret_refused(
+        "encryption_key: 1.0000000000000000000001",
+        "storage.encryption_key",
+        "0000000000000000000001",
+    );
+}
+
+#[test]
+fn an_unquoted_boolean_key_is_refused() {
+    assert_unquoted_secret_refused("encryption_key: true", "storage.encryption_key", "true");
+}
+
+#[test]
+fn an_unquoted_numeric_backend_password_is_refused() {
+    assert_unquoted_secret_refused(
+        "mysql: {password: 31415926535897}",
+        "storage.mysql.password",
+        "31415926535897",
+    );
+}
+
+#[test]
+fn a_quoted_numeric_key_is_read_exactly() {
+    let sandbox = Sandbox::new();
+    let key = "12345678901234567890.5";
+    let config = format!(
+        "storage:\n  encryption_key: '{key}'\n  local:\n    path: '{}'\ntotp:\n  digits: 8\n",
+        sandbox.db_arg()
+    );
+    sandbox.write("configuration.yml", &config);
+
+    let run = generate(&sandbox, &[], &[]);
+
+    assert_eq!(head(&run), uri_head("Authelia", "SHA1", 8, 30));
+    assert!(load_totp(&sandbox.db(), key, "john").unwrap().is_some());
+}
+
 #[test]
 fn a_yaml_error_in_a_folder_names_the_file_inside_it() {
     let sandbox = Sandbox::new();

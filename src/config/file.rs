@@ -1,9 +1,14 @@
 //! Reading YAML configuration files and folders into [`Settings`].
 
+use std::cell::RefCell;
+use std::fmt;
 use std::path::{Path, PathBuf};
 
 use secrecy::SecretString;
-use serde_yaml::Value as Yaml;
+use serde::de::{
+    self, DeserializeSeed, Deserializer, EnumAccess, IgnoredAny, MapAccess, SeqAccess,
+    VariantAccess, Visitor,
+};
 
 use super::filters::{apply_filters, Filter};
 use super::{Catalogue, ConfigError, Settings, Source, Value, DEFAULT_CONFIG};
@@ -97,37 +102,74 @@ pub(crate) fn load_text(
     catalogue: &Catalogue,
     settings: &mut Settings,
 ) -> Result<(), ConfigError> {
-    let doc: Yaml = serde_yaml::from_str(text).map_err(|e| {
-        let (line, column) = e
-            .location()
-            .map(|l| (l.line(), l.column()))
-            .unwrap_or((0, 0));
-        let message = e.to_string();
-        // serde_yaml appends " at line L column C"; the location is already in our message.
-        let message = message.split(" at line ").next().unwrap_or(&message);
-        let message = hide_values(message);
-        ConfigError::Yaml {
-            path: file.into(),
-            line,
-            column,
-            message,
-        }
-    })?;
+    let ctx = Ctx {
+        catalogue,
+        rejected: RefCell::new(None),
+    };
+    let mut documents = serde_yaml::Deserializer::from_str(text);
+    let Some(first) = documents.next() else {
+        return Ok(());
+    };
+    let root = NodeSeed {
+        ctx: &ctx,
+        path: String::new(),
+        secret: false,
+    };
+    let doc = root
+        .deserialize(first)
+        .map_err(|e| yaml_error(file, &ctx, &e))?;
     let top = match doc {
-        Yaml::Null => return Ok(()),
-        Yaml::Mapping(map) => map,
+        Node::Null => return Ok(()),
+        Node::Map(map) => map,
         _ => return Err(shape(file, "(top level)", "must be a mapping of sections")),
     };
 
     // Sections other than storage and totp belong to the rest of an Authelia configuration.
     for (key, value) in top {
-        match key.as_str() {
+        match key.as_deref() {
             Some("storage") => walk_section(file, "storage", value, catalogue, settings)?,
             Some("totp") => walk_section(file, "totp", value, catalogue, settings)?,
             _ => {}
         }
     }
     Ok(())
+}
+
+/// The error for a failed parse; the rejections of our own visitors come first.
+fn yaml_error(file: &Path, ctx: &Ctx<'_>, e: &serde_yaml::Error) -> ConfigError {
+    let (line, column) = e
+        .location()
+        .map(|l| (l.line(), l.column()))
+        .unwrap_or((0, 0));
+    match ctx.rejected.take() {
+        Some(Rejection::SecretNotString(key)) => {
+            return ConfigError::SecretNotString {
+                path: file.into(),
+                key,
+                line,
+                column,
+            }
+        }
+        Some(Rejection::DuplicateKey(key)) => {
+            return ConfigError::DuplicateKey {
+                path: file.into(),
+                key,
+                line,
+                column,
+            }
+        }
+        None => {}
+    }
+    let message = e.to_string();
+    // serde_yaml appends " at line L column C"; the location is already in our message.
+    let message = message.split(" at line ").next().unwrap_or(&message);
+    let message = hide_values(message);
+    ConfigError::Yaml {
+        path: file.into(),
+        line,
+        column,
+        message,
+    }
 }
 
 /// serde_yaml quotes the value it could not read in backticks (an unquoted number too large
@@ -150,20 +192,264 @@ fn hide_values(message: &str) -> String {
     out
 }
 
+/// A YAML node as far as this tool needs it: whether a scalar was read as a string matters,
+/// because a key or password that YAML reads as a number comes back changed.
+enum Node {
+    Null,
+    /// A string: quoted, or plain text that YAML reads neither as a number nor a boolean.
+    Str(String),
+    /// A number or a boolean, written back as text.
+    Other(String),
+    List,
+    /// Entries in file order; `None` for a key that is not a string.
+    Map(Vec<(Option<String>, Node)>),
+    /// A value with a YAML tag such as `!secret`.
+    Tagged,
+}
+
+/// Why one of our visitors stopped the parse; serde_yaml adds the position to its error.
+enum Rejection {
+    /// A secret key holds a number or boolean; never the value itself.
+    SecretNotString(String),
+    /// The same key twice in one mapping.
+    DuplicateKey(String),
+}
+
+struct Ctx<'a> {
+    catalogue: &'a Catalogue,
+    rejected: RefCell<Option<Rejection>>,
+}
+
+impl Ctx<'_> {
+    /// Keys and passwords must stay strings: the catalogue's secrets, and any password under
+    /// `storage` (a section of a backend this build lacks, say).
+    fn is_secret(&self, path: &str) -> bool {
+        self.catalogue.get(path).is_some_and(|k| k.secret)
+            || (path.starts_with("storage.") && path.ends_with(".password"))
+    }
+}
+
+/// Reads one node at `path` (dotted, empty for the document).
+struct NodeSeed<'c, 'a> {
+    ctx: &'c Ctx<'a>,
+    path: String,
+    secret: bool,
+}
+
+impl<'de> DeserializeSeed<'de> for NodeSeed<'_, '_> {
+    type Value = Node;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Node, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl NodeSeed<'_, '_> {
+    fn other<E: de::Error>(self, text: String) -> Result<Node, E> {
+        if self.secret {
+            *self.ctx.rejected.borrow_mut() = Some(Rejection::SecretNotString(self.path));
+            return Err(E::custom("a secret is not a string"));
+        }
+        Ok(Node::Other(text))
+    }
+
+    fn child(&self, path: String) -> Self {
+        let secret = self.ctx.is_secret(&path);
+        NodeSeed {
+            ctx: self.ctx,
+            path,
+            secret,
+        }
+    }
+}
+
+impl<'de> Visitor<'de> for NodeSeed<'_, '_> {
+    type Value = Node;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any YAML value")
+    }
+
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Node, E> {
+        self.other(v.to_string())
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Node, E> {
+        self.other(v.to_string())
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Node, E> {
+        self.other(v.to_string())
+    }
+
+    fn visit_i128<E: de::Error>(self, v: i128) -> Result<Node, E> {
+        self.other(v.to_string())
+    }
+
+    fn visit_u128<E: de::Error>(self, v: u128) -> Result<Node, E> {
+        self.other(v.to_string())
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Node, E> {
+        // Written as serde_yaml writes numbers (`.inf`, `1.5`), as before.
+        self.other(serde_yaml::Number::from(v).to_string())
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Node, E> {
+        Ok(Node::Str(v.to_owned()))
+    }
+
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Node, E> {
+        Ok(Node::Str(v))
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Node, E> {
+        Ok(Node::Null)
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Node, E> {
+        Ok(Node::Null)
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Node, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Node, A::Error> {
+        let path = format!("{}[]", self.path);
+        while seq.next_element_seed(self.child(path.clone()))?.is_some() {}
+        Ok(Node::List)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Node, A::Error> {
+        let mut entries: Vec<(Option<String>, Node)> = Vec::new();
+        loop {
+            let seed = KeySeed {
+                ctx: self.ctx,
+                parent: &self.path,
+                seen: &entries,
+            };
+            let Some(key) = map.next_key_seed(seed)? else {
+                break;
+            };
+            let path = match (&key, self.path.is_empty()) {
+                (Some(key), true) => key.clone(),
+                (Some(key), false) => format!("{}.{key}", self.path),
+                (None, _) => format!("{}.?", self.path),
+            };
+            let value = map.next_value_seed(self.child(path))?;
+            entries.push((key, value));
+        }
+        Ok(Node::Map(entries))
+    }
+
+    fn visit_enum<A: EnumAccess<'de>>(self, data: A) -> Result<Node, A::Error> {
+        // serde_yaml hands a value with a custom tag over as an enum; a secret must be a
+        // plain string, and the tagged value is read through so the parse stays in step.
+        let (IgnoredAny, variant) = data.variant()?;
+        if self.secret {
+            return self.other(String::new());
+        }
+        variant.newtype_variant::<IgnoredAny>()?;
+        Ok(Node::Tagged)
+    }
+}
+
+/// Reads a mapping key: `Some` for a string, `None` for anything else. A key already in
+/// `seen` is refused here, so that the error points at the second one.
+struct KeySeed<'s, 'c, 'a> {
+    ctx: &'c Ctx<'a>,
+    parent: &'s str,
+    seen: &'s [(Option<String>, Node)],
+}
+
+impl<'de> DeserializeSeed<'de> for KeySeed<'_, '_, '_> {
+    type Value = Option<String>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for KeySeed<'_, '_, '_> {
+    type Value = Option<String>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a mapping key")
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        if self.seen.iter().any(|(k, _)| k.as_deref() == Some(v)) {
+            let path = if self.parent.is_empty() {
+                v.to_owned()
+            } else {
+                format!("{}.{v}", self.parent)
+            };
+            *self.ctx.rejected.borrow_mut() = Some(Rejection::DuplicateKey(path));
+            return Err(E::custom("duplicate key"));
+        }
+        Ok(Some(v.to_owned()))
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_i128<E: de::Error>(self, _: i128) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_u128<E: de::Error>(self, _: u128) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+        IgnoredAny.visit_seq(seq).map(|_| None)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        IgnoredAny.visit_map(map).map(|_| None)
+    }
+
+    fn visit_enum<A: EnumAccess<'de>>(self, data: A) -> Result<Self::Value, A::Error> {
+        IgnoredAny.visit_enum(data).map(|_| None)
+    }
+}
+
 fn walk_section(
     file: &Path,
     prefix: &str,
-    value: Yaml,
+    value: Node,
     catalogue: &Catalogue,
     settings: &mut Settings,
 ) -> Result<(), ConfigError> {
     let map = match value {
-        Yaml::Null => return Ok(()),
-        Yaml::Mapping(map) => map,
+        Node::Null => return Ok(()),
+        Node::Map(map) => map,
         _ => return Err(shape(file, prefix, "must be a mapping")),
     };
     for (key, value) in map {
-        let Some(key) = key.as_str().map(str::to_owned) else {
+        let Some(key) = key else {
             return Err(shape(file, prefix, "has a key that is not a string"));
         };
         let path = format!("{prefix}.{key}");
@@ -179,7 +465,7 @@ fn walk_section(
         } else if prefix == "storage" && catalogue.section_known(&key) {
             walk_section(file, &path, value, catalogue, settings)?;
         } else if prefix == "storage" && catalogue.absent_backend(&key).is_some() {
-            if !value.is_null() {
+            if !matches!(value, Node::Null) {
                 settings
                     .absent_sections_set
                     .insert(key, Source::File(file.into()));
@@ -195,13 +481,16 @@ fn walk_section(
 }
 
 /// A scalar as text; `None` for null (an unset key).
-fn scalar(file: &Path, path: &str, value: Yaml) -> Result<Option<String>, ConfigError> {
+fn scalar(file: &Path, path: &str, value: Node) -> Result<Option<String>, ConfigError> {
     match value {
-        Yaml::Null => Ok(None),
-        Yaml::String(s) => Ok(Some(s)),
-        Yaml::Number(n) => Ok(Some(n.to_string())),
-        Yaml::Bool(b) => Ok(Some(b.to_string())),
-        _ => Err(shape(
+        Node::Null => Ok(None),
+        Node::Str(s) | Node::Other(s) => Ok(Some(s)),
+        Node::Tagged => Err(shape(
+            file,
+            path,
+            "has a YAML tag; write the value without one",
+        )),
+        Node::List | Node::Map(_) => Err(shape(
             file,
             path,
             "must be a single value, not a list or mapping",
@@ -268,6 +557,60 @@ mod tests {
         let msg = err.to_string();
         assert!(msg.starts_with("cannot parse 'test.yml' at line "), "{msg}");
         assert!(matches!(err, ConfigError::Yaml { line: 3.., .. }), "{msg}");
+    }
+
+    #[test]
+    fn numbers_and_booleans_are_read_as_text_for_plain_keys() {
+        let s = load("totp:\n  digits: 8\n  period: 30\n  issuer: true\n").unwrap();
+
+        assert_eq!(s.text("totp.digits"), Some("8"));
+        assert_eq!(s.text("totp.issuer"), Some("true"));
+    }
+
+    #[test]
+    fn a_secret_that_yaml_reads_as_a_number_is_refused_with_its_position() {
+        let err = load("storage:\n  local:\n    path: x\n  encryption_key: 1.50\n").unwrap_err();
+
+        assert!(
+            matches!(&err, ConfigError::SecretNotString { key, line: 4, .. }
+                if key == "storage.encryption_key"),
+            "{err}"
+        );
+        assert!(!err.to_string().contains("1.5"), "{err}");
+    }
+
+    #[test]
+    fn a_secret_with_a_custom_tag_is_refused() {
+        let err = load("storage:\n  encryption_key: !vault 'abcdefghijklmnopqrstu'\n").unwrap_err();
+
+        assert!(
+            matches!(err, ConfigError::SecretNotString { line: 2, .. }),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn quoted_and_explicitly_tagged_strings_are_secrets_read_exactly() {
+        let s = load("storage:\n  encryption_key: !!str 1.50\n").unwrap();
+
+        assert_eq!(s.text("storage.encryption_key"), Some("1.50"));
+    }
+
+    #[test]
+    fn a_key_set_twice_is_refused_naming_it() {
+        let err = load("totp:\n  digits: 6\n  digits: 8\n").unwrap_err();
+
+        assert!(
+            matches!(&err, ConfigError::DuplicateKey { key, line: 3, .. } if key == "totp.digits"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn anchors_and_aliases_are_followed() {
+        let s = load("x: &issuer Example\ntotp:\n  issuer: *issuer\n").unwrap();
+
+        assert_eq!(s.text("totp.issuer"), Some("Example"));
     }
 
     #[test]

@@ -229,6 +229,35 @@ pub enum ConfigError {
         /// The parser's message.
         message: String,
     },
+    /// A key or password is written so that YAML reads it as a number or a boolean, which
+    /// can change it (`1.0` becomes `1`); the value is never shown.
+    #[error(
+        "in '{path}' at line {line}, column {column}: '{key}' must be a string, but YAML \
+         reads this value as a number or a boolean, which can change it; put the value in \
+         quotes"
+    )]
+    SecretNotString {
+        /// The file.
+        path: PathBuf,
+        /// The key path, e.g. `storage.encryption_key`.
+        key: String,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+    },
+    /// A key appears twice in one mapping.
+    #[error("in '{path}' at line {line}, column {column}: '{key}' is set twice")]
+    DuplicateKey {
+        /// The file.
+        path: PathBuf,
+        /// The key path.
+        key: String,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+    },
     /// A key holds the wrong kind of value (a list where a string belongs, ...).
     #[error("in '{path}': '{key}' {reason}")]
     Shape {
