@@ -775,6 +775,50 @@ fn a_quoted_numeric_key_is_read_exactly() {
     assert!(load_totp(&sandbox.db(), key, "john").unwrap().is_some());
 }
 
+/// A `!!int` or `!!float` tag on a text value fails in the YAML parser itself, whose message
+/// used to quote the value.
+fn assert_tagged_secret_not_echoed(key_line: &str, line: &str, value: &str) {
+    let sandbox = Sandbox::new();
+    let config = format!(
+        "storage:\n  {key_line}\n  local:\n    path: '{}'\n",
+        sandbox.db_arg()
+    );
+    sandbox.write("configuration.yml", &config);
+
+    let run = generate(&sandbox, &["--encryption-key", KEY], &[]);
+
+    run.error_with(&["configuration.yml", line]);
+    run.assert_not_echoed(value);
+    assert!(!sandbox.db().exists());
+}
+
+#[test]
+fn a_password_with_an_int_tag_is_not_echoed() {
+    assert_tagged_secret_not_echoed(
+        "mysql:\n    password: !!int Hunter2-PW-xyzzy",
+        "line 3",
+        "Hunter2-PW-xyzzy",
+    );
+}
+
+#[test]
+fn a_key_with_an_int_tag_is_not_echoed() {
+    assert_tagged_secret_not_echoed(
+        "encryption_key: !!int Hunter2-PW-xyzzy-0123456789",
+        "line 2",
+        "Hunter2-PW-xyzzy",
+    );
+}
+
+#[test]
+fn a_key_with_a_float_tag_is_not_echoed() {
+    assert_tagged_secret_not_echoed(
+        "encryption_key: !!float Hunter2-PW-xyzzy-0123456789",
+        "line 2",
+        "Hunter2-PW-xyzzy",
+    );
+}
+
 #[test]
 fn a_yaml_error_in_a_folder_names_the_file_inside_it() {
     let sandbox = Sandbox::new();

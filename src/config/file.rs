@@ -172,23 +172,30 @@ fn yaml_error(file: &Path, ctx: &Ctx<'_>, e: &serde_yaml::Error) -> ConfigError 
     }
 }
 
-/// serde_yaml quotes the value it could not read in backticks (an unquoted number too large
-/// for 64 bits: ``invalid type: integer `4821…` as u128``); that value may be a key or a
-/// password, so it is replaced, with the usual fix.
+/// serde_yaml's messages quote the text they could not read: in double quotes
+/// (`invalid value: string "hunter2", expected an integer` for a `!!int` tag) or in backticks
+/// (`integer `4821…` as u128`). That text may be a key or a password, so every quoted part
+/// is replaced; an unclosed quote hides the rest of the message.
 fn hide_values(message: &str) -> String {
-    if !message.contains('`') {
-        return message.to_owned();
+    const HIDDEN: &str = "(value not shown)";
+    let mut out = String::with_capacity(message.len());
+    let mut chars = message.chars();
+    while let Some(c) = chars.next() {
+        if c != '"' && c != '`' {
+            out.push(c);
+            continue;
+        }
+        out.push_str(HIDDEN);
+        // Double-quoted text is Rust's Debug form, where a backslash escapes the next one.
+        while let Some(inner) = chars.next() {
+            if inner == c {
+                break;
+            }
+            if inner == '\\' && c == '"' {
+                chars.next();
+            }
+        }
     }
-    let mut out = String::new();
-    for (i, part) in message.split('`').enumerate() {
-        let shown = if i % 2 == 0 {
-            part
-        } else {
-            "(value not shown)"
-        };
-        out.push_str(shown);
-    }
-    out.push_str("; put the value in quotes to read it as text");
     out
 }
 
@@ -611,6 +618,38 @@ mod tests {
         let s = load("x: &issuer Example\ntotp:\n  issuer: *issuer\n").unwrap();
 
         assert_eq!(s.text("totp.issuer"), Some("Example"));
+    }
+
+    #[test]
+    fn quoted_parts_of_parser_messages_are_hidden() {
+        let cases = [
+            (
+                r#"invalid value: string "Hunter2-\"PW\\", expected an integer"#,
+                "invalid value: string (value not shown), expected an integer",
+            ),
+            (
+                "invalid type: integer `48213957201938475612` as u128",
+                "invalid type: integer (value not shown) as u128",
+            ),
+            ("unclosed \"secret", "unclosed (value not shown)"),
+            ("nothing quoted", "nothing quoted"),
+        ];
+
+        for (message, hidden) in cases {
+            assert_eq!(hide_values(message), hidden);
+        }
+    }
+
+    #[test]
+    fn a_tag_that_fails_on_a_password_does_not_echo_it() {
+        let err = load("storage:\n  encryption_key: !!int Hunter2-PW-xyzzy\n").unwrap_err();
+
+        let msg = err.to_string();
+        assert!(!msg.contains("Hunter2"), "{msg}");
+        assert!(
+            msg.starts_with("cannot parse 'test.yml' at line 2"),
+            "{msg}"
+        );
     }
 
     #[test]
