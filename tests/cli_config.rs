@@ -820,6 +820,19 @@ fn a_key_with_a_float_tag_is_not_echoed() {
 }
 
 #[test]
+fn a_file_with_two_yaml_documents_is_refused_saying_where_the_second_is() {
+    let sandbox = Sandbox::new();
+    let yaml = format!("{}---\ntotp:\n  digits: 8\n", base_config(&sandbox, ""));
+    sandbox.write("two.yml", &yaml);
+
+    let run = generate(&sandbox, &["-c", "two.yml"], &[]);
+
+    let message = run.error_with(&["two.yml", "more than one YAML document", "line 6"]);
+    assert!(!message.contains("line 0"), "{message}");
+    assert!(!sandbox.db().exists());
+}
+
+#[test]
 fn a_yaml_error_in_a_folder_names_the_file_inside_it() {
     let sandbox = Sandbox::new();
     sandbox.write("conf.d/10-good.yml", &base_config(&sandbox, ""));

@@ -11,7 +11,7 @@ use serde::de::{
 };
 
 use super::filters::{apply_filters, Filter};
-use super::{Catalogue, ConfigError, Settings, Source, Value, DEFAULT_CONFIG};
+use super::{Catalogue, ConfigError, Position, Settings, Source, Value, DEFAULT_CONFIG};
 
 /// The files and folders to read, in order.
 #[derive(Debug, Clone)]
@@ -118,6 +118,15 @@ pub(crate) fn load_text(
     let doc = root
         .deserialize(first)
         .map_err(|e| yaml_error(file, &ctx, &e))?;
+    // serde_yaml's own check says neither which file nor where; the second document is
+    // located by reading it with a visitor that accepts nothing.
+    if let Some(second) = documents.next() {
+        let position = Locate.deserialize(second).err().and_then(|e| position(&e));
+        return Err(ConfigError::SeveralDocuments {
+            path: file.into(),
+            position,
+        });
+    }
     let top = match doc {
         Node::Null => return Ok(()),
         Node::Map(map) => map,
@@ -137,25 +146,20 @@ pub(crate) fn load_text(
 
 /// The error for a failed parse; the rejections of our own visitors come first.
 fn yaml_error(file: &Path, ctx: &Ctx<'_>, e: &serde_yaml::Error) -> ConfigError {
-    let (line, column) = e
-        .location()
-        .map(|l| (l.line(), l.column()))
-        .unwrap_or((0, 0));
+    let position = position(e);
     match ctx.rejected.take() {
         Some(Rejection::SecretNotString(key)) => {
             return ConfigError::SecretNotString {
                 path: file.into(),
                 key,
-                line,
-                column,
+                position,
             }
         }
         Some(Rejection::DuplicateKey(key)) => {
             return ConfigError::DuplicateKey {
                 path: file.into(),
                 key,
-                line,
-                column,
+                position,
             }
         }
         None => {}
@@ -166,9 +170,34 @@ fn yaml_error(file: &Path, ctx: &Ctx<'_>, e: &serde_yaml::Error) -> ConfigError 
     let message = hide_values(message);
     ConfigError::Yaml {
         path: file.into(),
-        line,
-        column,
+        position,
         message,
+    }
+}
+
+fn position(e: &serde_yaml::Error) -> Option<Position> {
+    e.location().map(|l| Position {
+        line: l.line(),
+        column: l.column(),
+    })
+}
+
+/// Fails on whatever node it is given, so that serde_yaml's error tells where that node is.
+struct Locate;
+
+impl<'de> DeserializeSeed<'de> for Locate {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Locate {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("no second document")
     }
 }
 
@@ -563,7 +592,16 @@ mod tests {
         let err = load("storage:\n  local:\n    path: [unclosed\n").unwrap_err();
         let msg = err.to_string();
         assert!(msg.starts_with("cannot parse 'test.yml' at line "), "{msg}");
-        assert!(matches!(err, ConfigError::Yaml { line: 3.., .. }), "{msg}");
+        assert!(
+            matches!(
+                err,
+                ConfigError::Yaml {
+                    position: Some(Position { line: 3.., .. }),
+                    ..
+                }
+            ),
+            "{msg}"
+        );
     }
 
     #[test]
@@ -579,8 +617,8 @@ mod tests {
         let err = load("storage:\n  local:\n    path: x\n  encryption_key: 1.50\n").unwrap_err();
 
         assert!(
-            matches!(&err, ConfigError::SecretNotString { key, line: 4, .. }
-                if key == "storage.encryption_key"),
+            matches!(&err, ConfigError::SecretNotString { key, position: Some(p), .. }
+                if key == "storage.encryption_key" && p.line == 4),
             "{err}"
         );
         assert!(!err.to_string().contains("1.5"), "{err}");
@@ -591,7 +629,7 @@ mod tests {
         let err = load("storage:\n  encryption_key: !vault 'abcdefghijklmnopqrstu'\n").unwrap_err();
 
         assert!(
-            matches!(err, ConfigError::SecretNotString { line: 2, .. }),
+            matches!(err, ConfigError::SecretNotString { position: Some(p), .. } if p.line == 2),
             "{err}"
         );
     }
@@ -608,7 +646,8 @@ mod tests {
         let err = load("totp:\n  digits: 6\n  digits: 8\n").unwrap_err();
 
         assert!(
-            matches!(&err, ConfigError::DuplicateKey { key, line: 3, .. } if key == "totp.digits"),
+            matches!(&err, ConfigError::DuplicateKey { key, position: Some(p), .. }
+                if key == "totp.digits" && p.line == 3),
             "{err}"
         );
     }
@@ -650,6 +689,43 @@ mod tests {
             msg.starts_with("cannot parse 'test.yml' at line 2"),
             "{msg}"
         );
+    }
+
+    #[test]
+    fn a_second_document_is_refused_saying_where_it_is() {
+        let err = load("totp:\n  digits: 8\n---\ntotp:\n  digits: 6\n").unwrap_err();
+
+        let msg = err.to_string();
+        assert!(
+            matches!(err, ConfigError::SeveralDocuments { position: Some(p), .. } if p.line == 4),
+            "{msg}"
+        );
+        assert_eq!(
+            msg,
+            "cannot parse 'test.yml': it holds more than one YAML document (the second is at \
+             line 4, column 1); keep one document per file"
+        );
+    }
+
+    #[test]
+    fn an_empty_second_document_is_refused_too() {
+        let err = load("totp:\n  digits: 8\n...\n---\n").unwrap_err();
+
+        assert!(matches!(err, ConfigError::SeveralDocuments { .. }), "{err}");
+    }
+
+    #[test]
+    fn a_leading_document_marker_is_one_document() {
+        let s = load("---\ntotp:\n  digits: 8\n").unwrap();
+
+        assert_eq!(s.text("totp.digits"), Some("8"));
+    }
+
+    #[test]
+    fn an_empty_file_sets_nothing() {
+        let s = load("").unwrap();
+
+        assert!(s.get("totp.digits").is_none());
     }
 
     #[test]

@@ -218,45 +218,51 @@ pub enum ConfigError {
         source: std::io::Error,
     },
     /// YAML syntax error.
-    #[error("cannot parse '{path}' at line {line}, column {column}: {message}")]
+    #[error("cannot parse '{path}'{}: {message}", at(.position))]
     Yaml {
         /// The file.
         path: PathBuf,
-        /// 1-based line.
-        line: usize,
-        /// 1-based column.
-        column: usize,
-        /// The parser's message.
+        /// Where, when the parser knows.
+        position: Option<Position>,
+        /// The parser's message, with any quoted text of the file hidden.
         message: String,
+    },
+    /// A file holds more than one YAML document (`---` between two of them).
+    #[error(
+        "cannot parse '{path}': it holds more than one YAML document (the second{}); keep one \
+         document per file",
+        at(.position).replacen(" at", " is at", 1)
+    )]
+    SeveralDocuments {
+        /// The file.
+        path: PathBuf,
+        /// Where the second document is, when the parser knows.
+        position: Option<Position>,
     },
     /// A key or password is written so that YAML reads it as a number or a boolean, which
     /// can change it (`1.0` becomes `1`); the value is never shown.
     #[error(
-        "in '{path}' at line {line}, column {column}: '{key}' must be a string, but YAML \
-         reads this value as a number or a boolean, which can change it; put the value in \
-         quotes"
+        "in '{path}'{}: '{key}' must be a string, but YAML reads this value as a number or a \
+         boolean, which can change it; put the value in quotes",
+        at(.position)
     )]
     SecretNotString {
         /// The file.
         path: PathBuf,
         /// The key path, e.g. `storage.encryption_key`.
         key: String,
-        /// 1-based line.
-        line: usize,
-        /// 1-based column.
-        column: usize,
+        /// Where, when the parser knows.
+        position: Option<Position>,
     },
     /// A key appears twice in one mapping.
-    #[error("in '{path}' at line {line}, column {column}: '{key}' is set twice")]
+    #[error("in '{path}'{}: '{key}' is set twice", at(.position))]
     DuplicateKey {
         /// The file.
         path: PathBuf,
         /// The key path.
         key: String,
-        /// 1-based line.
-        line: usize,
-        /// 1-based column.
-        column: usize,
+        /// Where the second one is, when the parser knows.
+        position: Option<Position>,
     },
     /// A key holds the wrong kind of value (a list where a string belongs, ...).
     #[error("in '{path}': '{key}' {reason}")]
@@ -298,6 +304,22 @@ pub enum ConfigError {
     /// An environment variable is not valid UTF-8.
     #[error("environment variable {0} is not valid UTF-8")]
     EnvNotUnicode(String),
+}
+
+/// A place in a configuration file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Position {
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column.
+    pub column: usize,
+}
+
+/// ` at line L, column C`, or nothing when the position is unknown.
+fn at(position: &Option<Position>) -> String {
+    position.map_or_else(String::new, |p| {
+        format!(" at line {}, column {}", p.line, p.column)
+    })
 }
 
 /// Drops one trailing `\n` or `\r\n`, as `_FILE` variables and `secret` templates do.
