@@ -832,6 +832,65 @@ fn a_file_with_two_yaml_documents_is_refused_saying_where_the_second_is() {
     assert!(!sandbox.db().exists());
 }
 
+/// Runs generate on `yaml` (plus the key) and checks that a `tls` section is refused before
+/// any connection, saying that the connection would not be encrypted.
+fn assert_tls_refused(sandbox: &Sandbox, yaml: &str, env: &[(&str, &str)], key: &str) {
+    sandbox.write("configuration.yml", yaml);
+
+    let run = generate(sandbox, &["--encryption-key", KEY], env);
+
+    run.error_with(&[key, "TLS is not supported", "would not be encrypted"]);
+    assert!(!sandbox.db().exists());
+}
+
+#[test]
+fn a_mysql_tls_section_is_refused_not_ignored() {
+    let sandbox = Sandbox::new();
+    let socket = sandbox.join("no.sock");
+    let yaml = format!(
+        "storage:\n  mysql:\n    address: 'unix://{}'\n    tls:\n      server_name: db\n      \
+         skip_verify: false\n",
+        socket.display()
+    );
+
+    assert_tls_refused(&sandbox, &yaml, &[], "storage.mysql.tls");
+}
+
+#[test]
+fn a_postgres_tls_section_is_refused_not_ignored() {
+    let sandbox = Sandbox::new();
+    let yaml = format!(
+        "storage:\n  postgres:\n    address: 'unix://{}'\n    tls:\n      server_name: db\n",
+        sandbox.path().display()
+    );
+
+    assert_tls_refused(&sandbox, &yaml, &[], "storage.postgres.tls");
+}
+
+#[test]
+fn a_tls_key_under_any_backend_section_is_refused() {
+    let sandbox = Sandbox::new();
+    let yaml = format!(
+        "storage:\n  local:\n    path: '{}'\n    tls: {{}}\n",
+        sandbox.db_arg()
+    );
+
+    assert_tls_refused(&sandbox, &yaml, &[], "storage.local.tls");
+}
+
+#[test]
+fn a_tls_variable_of_a_backend_is_refused() {
+    let sandbox = Sandbox::new();
+    let yaml = base_config(&sandbox, "");
+
+    assert_tls_refused(
+        &sandbox,
+        &yaml,
+        &[("TOTPSTORE_STORAGE_POSTGRES_TLS_SERVER_NAME", "db")],
+        "TOTPSTORE_STORAGE_POSTGRES_TLS_SERVER_NAME",
+    );
+}
+
 #[test]
 fn a_yaml_error_in_a_folder_names_the_file_inside_it() {
     let sandbox = Sandbox::new();

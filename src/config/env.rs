@@ -66,6 +66,23 @@ pub fn read_env(
         }
     }
 
+    // As in files, TLS settings of a backend are refused rather than ignored.
+    for section in catalogue.sections() {
+        let tls = env_var_name(&format!("storage.{section}.tls"));
+        if let Some(var) = std::env::vars_os()
+            .filter_map(|(k, _)| k.into_string().ok())
+            .find(|k| {
+                (*k == tls || k.starts_with(&format!("{tls}_")))
+                    && lookup(k).is_some_and(|v| !v.is_empty())
+            })
+        {
+            return Err(ConfigError::TlsUnsupported {
+                key: format!("storage.{section}.tls"),
+                origin: Source::Env(var),
+            });
+        }
+    }
+
     // A backend section this build lacks, set from the environment, must still be reported.
     let sections: Vec<String> = catalogue.absent_sections.keys().cloned().collect();
     for section in sections {

@@ -489,6 +489,14 @@ fn walk_section(
             return Err(shape(file, prefix, "has a key that is not a string"));
         };
         let path = format!("{prefix}.{key}");
+        // Fail closed: a backend section of an Authelia configuration may ask for TLS, which no
+        // backend of this build speaks, and going on would connect in plain text.
+        if prefix.starts_with("storage.") && key == "tls" {
+            return Err(ConfigError::TlsUnsupported {
+                key: path,
+                origin: Source::File(file.into()),
+            });
+        }
         if let Some(spec) = catalogue.get(&path) {
             if let Some(text) = scalar(file, &path, value)? {
                 let value = if spec.secret {
@@ -726,6 +734,24 @@ mod tests {
         let s = load("").unwrap();
 
         assert!(s.get("totp.digits").is_none());
+    }
+
+    #[test]
+    fn a_tls_section_under_a_backend_is_refused() {
+        let err =
+            load("storage:\n  local:\n    path: x\n    tls:\n      server_name: db\n").unwrap_err();
+
+        assert!(
+            matches!(&err, ConfigError::TlsUnsupported { key, .. } if key == "storage.local.tls"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn an_empty_tls_key_is_refused_too() {
+        let err = load("storage:\n  local:\n    tls:\n").unwrap_err();
+
+        assert!(matches!(err, ConfigError::TlsUnsupported { .. }), "{err}");
     }
 
     #[test]

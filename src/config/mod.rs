@@ -152,6 +152,18 @@ impl Catalogue {
         &self.keys
     }
 
+    /// The sections under `storage` of the registered backends.
+    fn sections(&self) -> impl Iterator<Item = &str> {
+        let mut sections: Vec<&str> = self
+            .keys
+            .iter()
+            .filter_map(|k| k.path.strip_prefix("storage.")?.split_once('.'))
+            .map(|(section, _)| section)
+            .collect();
+        sections.dedup();
+        sections.into_iter()
+    }
+
     /// Whether `section` (under `storage`) belongs to a registered backend or the core.
     fn section_known(&self, section: &str) -> bool {
         let prefix = format!("storage.{section}.");
@@ -263,6 +275,19 @@ pub enum ConfigError {
         key: String,
         /// Where the second one is, when the parser knows.
         position: Option<Position>,
+    },
+    /// A backend section asks for TLS, which this build cannot do; going on would send the
+    /// password and the secrets in plain text.
+    #[error(
+        "'{key}' is set in {origin}, but TLS is not supported by this build and the connection \
+         would not be encrypted; use a unix socket or a trusted network and remove the tls \
+         section"
+    )]
+    TlsUnsupported {
+        /// The key path (`storage.mysql.tls`) or variable.
+        key: String,
+        /// Where it is set.
+        origin: Source,
     },
     /// A key holds the wrong kind of value (a list where a string belongs, ...).
     #[error("in '{path}': '{key}' {reason}")]
