@@ -378,6 +378,103 @@ fn the_key_file_variable_drops_only_one_new_line() {
 }
 
 #[test]
+fn a_key_file_over_64_kib_is_refused_naming_it() {
+    let sandbox = Sandbox::new();
+    let key_file = sandbox.write("big-key", &"k".repeat(64 * 1024 + 1));
+
+    let run = generate(
+        &sandbox,
+        &["--sqlite.path", &sandbox.db_arg()],
+        &[(
+            "TOTPSTORE_STORAGE_ENCRYPTION_KEY_FILE",
+            key_file.to_str().unwrap(),
+        )],
+    );
+
+    run.error_with(&["TOTPSTORE_STORAGE_ENCRYPTION_KEY_FILE", "big-key", "64 KiB"]);
+    assert!(!sandbox.db().exists());
+}
+
+#[test]
+fn a_key_file_of_exactly_64_kib_is_read() {
+    let sandbox = Sandbox::new();
+    let key = "k".repeat(64 * 1024);
+    let key_file = sandbox.write("big-key", &key);
+
+    let run = generate(
+        &sandbox,
+        &["--sqlite.path", &sandbox.db_arg()],
+        &[(
+            "TOTPSTORE_STORAGE_ENCRYPTION_KEY_FILE",
+            key_file.to_str().unwrap(),
+        )],
+    );
+
+    run.quiet_uri("john");
+    assert!(load_totp(&sandbox.db(), &key, "john").unwrap().is_some());
+}
+
+#[test]
+fn a_key_file_variable_naming_dev_zero_is_refused() {
+    let sandbox = Sandbox::new();
+
+    let run = generate(
+        &sandbox,
+        &["--sqlite.path", &sandbox.db_arg()],
+        &[("TOTPSTORE_STORAGE_ENCRYPTION_KEY_FILE", "/dev/zero")],
+    );
+
+    run.error_with(&[
+        "TOTPSTORE_STORAGE_ENCRYPTION_KEY_FILE",
+        "/dev/zero",
+        "64 KiB",
+    ]);
+}
+
+#[test]
+fn a_configuration_file_over_1_mib_is_refused_naming_it() {
+    let sandbox = Sandbox::new();
+    let padding = format!("# {}\n", "x".repeat(1024 * 1024));
+    sandbox.write("big.yml", &(base_config(&sandbox, "") + &padding));
+
+    let run = generate(&sandbox, &["-c", "big.yml"], &[]);
+
+    run.error_with(&["big.yml", "1 MiB"]);
+    assert!(!sandbox.db().exists());
+}
+
+#[test]
+fn dev_zero_as_a_configuration_file_is_refused() {
+    let sandbox = Sandbox::new();
+
+    let run = generate(&sandbox, &["-c", "/dev/zero"], &[]);
+
+    run.error_with(&["/dev/zero", "1 MiB"]);
+}
+
+#[test]
+fn a_template_secret_file_over_64_kib_is_refused_naming_it() {
+    let sandbox = Sandbox::new();
+    let big = sandbox.write("secrets/big", &"k".repeat(64 * 1024 + 1));
+    let yaml = format!(
+        "storage:\n  encryption_key: {{{{ secret \"{}\" | squote }}}}\n  local:\n    path: \
+         '{}'\n",
+        big.display(),
+        sandbox.db_arg()
+    );
+    sandbox.write("configuration.yml", &yaml);
+
+    let run = generate(
+        &sandbox,
+        &["--config.experimental.filters", "template"],
+        &[],
+    );
+
+    run.error_with(&["secrets/big", "64 KiB", "configuration.yml"]);
+    assert!(!sandbox.db().exists());
+}
+
+#[test]
 fn a_variable_and_its_file_variant_together_are_an_error() {
     let sandbox = Sandbox::new();
     let key_file = sandbox.write("key", KEY);

@@ -11,7 +11,10 @@ use serde::de::{
 };
 
 use super::filters::{apply_filters, Filter};
-use super::{Catalogue, ConfigError, Position, Settings, Source, Value, DEFAULT_CONFIG};
+use super::{
+    read_limited, Catalogue, ConfigError, Position, Settings, Source, Value, DEFAULT_CONFIG,
+    MAX_CONFIG_BYTES,
+};
 
 /// The files and folders to read, in order.
 #[derive(Debug, Clone)]
@@ -40,10 +43,11 @@ pub fn load_files(
 ) -> Result<(), ConfigError> {
     for path in &paths.paths {
         for file in expand(path, paths.explicit)? {
-            let text = std::fs::read_to_string(&file).map_err(|source| ConfigError::Read {
-                path: file.clone(),
-                source,
-            })?;
+            let text =
+                read_limited(&file, MAX_CONFIG_BYTES).map_err(|source| ConfigError::Read {
+                    path: file.clone(),
+                    source,
+                })?;
             let text = apply_filters(filters, &file, &text)?;
             load_text(&file, &text, catalogue, settings)?;
         }

@@ -354,9 +354,41 @@ pub fn trim_one_newline(text: &str) -> &str {
         .unwrap_or(text)
 }
 
+/// The most a configuration file may hold.
+pub const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
+/// The most a file named by a `_FILE` variable or a `secret` template may hold.
+pub const MAX_SECRET_FILE_BYTES: u64 = 64 * 1024;
+
 /// Reads `path` as UTF-8, for `_FILE` variables and `secret` templates.
 pub(crate) fn read_text(path: &Path) -> std::io::Result<String> {
-    std::fs::read_to_string(path)
+    read_limited(path, MAX_SECRET_FILE_BYTES)
+}
+
+/// Reads at most `limit` bytes of `path` as UTF-8; a longer file (or `/dev/zero`) is an error
+/// rather than a read until memory runs out.
+pub(crate) fn read_limited(path: &Path, limit: u64) -> std::io::Result<String> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?
+        .take(limit + 1)
+        .read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        let shown = if limit >= 1024 * 1024 {
+            format!("{} MiB", limit / (1024 * 1024))
+        } else {
+            format!("{} KiB", limit / 1024)
+        };
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::FileTooLarge,
+            format!("the file is larger than {shown}, the most that is read"),
+        ));
+    }
+    String::from_utf8(bytes).map_err(|_| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "the file is not valid UTF-8",
+        )
+    })
 }
 
 #[cfg(test)]
@@ -369,6 +401,20 @@ mod tests {
         assert_eq!(trim_one_newline("key\r\n"), "key");
         assert_eq!(trim_one_newline("key\n\n"), "key\n");
         assert_eq!(trim_one_newline(" key "), " key ");
+    }
+
+    #[test]
+    fn reads_are_capped_at_the_limit() {
+        let path = std::env::temp_dir().join(format!("totpstore-cap-{}", std::process::id()));
+        std::fs::write(&path, "x".repeat(1025)).unwrap();
+
+        let over = read_limited(&path, 1024).unwrap_err();
+        let at = read_limited(&path, 1025).unwrap();
+
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(over.kind(), std::io::ErrorKind::FileTooLarge);
+        assert!(over.to_string().contains("1 KiB"), "{over}");
+        assert_eq!(at.len(), 1025);
     }
 
     #[test]
