@@ -1105,6 +1105,41 @@ fn template_reads_a_secret_file_into_a_single_quoted_string() {
     );
 }
 
+/// Generates with the key read by `{{ secret "key" | <pipe> }}` from a file holding `key`
+/// (plus a newline), and checks the database opens with exactly `key`.
+fn assert_template_key_kept(pipe: &str, key: &str) {
+    let sandbox = Sandbox::new();
+    let key_file = sandbox.write("secrets/key", &format!("{key}\n"));
+    let yaml = format!(
+        "storage:\n  encryption_key: {{{{ secret \"{}\" | {pipe} }}}}\n  local:\n    path: '{}'\n",
+        key_file.display(),
+        sandbox.db_arg()
+    );
+    sandbox.write("configuration.yml", &yaml);
+
+    let run = generate(
+        &sandbox,
+        &["--config.experimental.filters", "template"],
+        &[],
+    );
+
+    run.quiet_uri("john");
+    let loaded = load_totp(&sandbox.db(), key, "john").expect("the exact key opens the database");
+    assert!(loaded.is_some());
+}
+
+const MULTI_LINE_KEY: &str = "  first line: of the key # not a comment\n\tsecond 'line' \"\\n\" ";
+
+#[test]
+fn squote_keeps_a_multi_line_key_exactly() {
+    assert_template_key_kept("squote", MULTI_LINE_KEY);
+}
+
+#[test]
+fn quote_keeps_a_multi_line_key_exactly() {
+    assert_template_key_kept("quote", MULTI_LINE_KEY);
+}
+
 #[test]
 fn template_env_and_must_env_with_quote() {
     let sandbox = Sandbox::new();

@@ -167,7 +167,7 @@ fn evaluate(action: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<String
     };
     for stage in stages {
         value = match stage {
-            "squote" => format!("'{}'", value.replace('\'', "''")),
+            "squote" => squote(&value),
             "quote" => quote(&value),
             other => {
                 return Err(format!(
@@ -177,6 +177,27 @@ fn evaluate(action: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<String
         };
     }
     Ok(value)
+}
+
+/// A YAML single-quoted string when that form can carry `value` unchanged, else the
+/// double-quoted one: a single-quoted scalar folds a line break into a space and cannot
+/// escape anything but `'`.
+fn squote(value: &str) -> String {
+    if value.chars().any(needs_escape) {
+        return quote(value);
+    }
+    format!("'{}'", value.replace('\'', "''"))
+}
+
+/// Characters that must be escaped in YAML: line breaks (YAML 1.1, which serde_yaml's parser
+/// follows, also counts NEL, LS and PS), other controls except tab, a byte order mark, and
+/// the non-characters outside YAML's printable set.
+fn needs_escape(c: char) -> bool {
+    (c.is_control() && c != '\t')
+        || matches!(
+            c,
+            '\u{2028}' | '\u{2029}' | '\u{FEFF}' | '\u{FFFE}' | '\u{FFFF}'
+        )
 }
 
 /// A YAML double-quoted string.
@@ -189,7 +210,7 @@ fn quote(value: &str) -> String {
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
-            c if c.is_control() => out.push_str(&format!("\\u{:04X}", u32::from(c))),
+            c if needs_escape(c) => out.push_str(&format!("\\u{:04X}", u32::from(c))),
             c => out.push(c),
         }
     }
@@ -253,6 +274,58 @@ mod tests {
             let parsed: serde_yaml::Value = serde_yaml::from_str(&yaml).unwrap();
             assert_eq!(parsed["p"].as_str(), env("TRICKY").as_deref(), "{pipe}");
         }
+    }
+
+    #[test]
+    fn quoted_values_of_any_content_parse_back_exactly() {
+        let values = [
+            "line one\nline two",
+            "trailing newline\n",
+            "\nleading newline",
+            "two\n\nbreaks",
+            "crlf\r\nend",
+            "it's \"quoted\"",
+            "back\\slash \\n not a newline",
+            "tab\there",
+            "\ttab first",
+            "# not a comment",
+            "key: value",
+            "a: b # c",
+            "  leading and trailing spaces  ",
+            " ",
+            "",
+            "\u{7}bell and \u{7f}delete",
+            "nel\u{85}ls\u{2028}ps\u{2029}end",
+            "bom\u{feff}inside",
+            "ünïcödé and emoji \u{1F600}",
+            "- dash",
+            "{flow}, [list] & *alias !tag %directive @at `tick`",
+            "null",
+            "123",
+            "'",
+            "''",
+        ];
+        let f = Path::new("c.yml");
+
+        for value in values {
+            let env = |name: &str| (name == "V").then(|| value.to_owned());
+            for pipe in ["squote", "quote"] {
+                let yaml =
+                    template(f, &format!("p: {{{{ env \"V\" | {pipe} }}}}\n"), &env).unwrap();
+                let parsed: serde_yaml::Value = serde_yaml::from_str(&yaml)
+                    .unwrap_or_else(|e| panic!("{pipe} of {value:?} gives {yaml:?}: {e}"));
+                assert_eq!(parsed["p"].as_str(), Some(value), "{pipe} gives {yaml:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn squote_keeps_the_single_quoted_form_when_it_can() {
+        let env = |_: &str| Some("it's plain".to_owned());
+
+        let yaml = template(Path::new("c.yml"), "p: {{ env \"V\" | squote }}", &env).unwrap();
+
+        assert_eq!(yaml, "p: 'it''s plain'");
     }
 
     #[test]
