@@ -286,7 +286,7 @@ impl BackendOptions {
         self.secrets.get(key)
     }
 
-    /// A duration option such as `timeout` (`5s`, `500ms`, `1m`, or plain seconds).
+    /// A duration option such as `timeout` (`5s`, `500ms`, `1m30s`, or plain seconds).
     pub fn duration(&self, key: &'static str) -> Result<Option<Duration>, StoreError> {
         let Some(raw) = self.get(key) else {
             return Ok(None);
@@ -301,27 +301,50 @@ impl BackendOptions {
     }
 }
 
-/// Parses `5s`, `1500ms`, `2m`, `1h` or a plain number of seconds; zero is refused.
+/// Parses a duration as Authelia does, in Go's notation: one or more `<number><unit>` parts
+/// such as `5s`, `1500ms`, `1m30s` or `1h2m3s` (units `ns`, `us`, `µs`, `ms`, `s`, `m`, `h`;
+/// numbers may have decimals, `1.5h`), or a plain number of seconds. Zero is refused, and so
+/// is more than a day.
 pub fn parse_duration(raw: &str) -> Result<Duration, String> {
-    let raw = raw.trim();
-    let split = raw
-        .find(|c: char| !c.is_ascii_digit() && c != '.')
-        .unwrap_or(raw.len());
-    let (number, unit) = raw.split_at(split);
-    let number: f64 = number
-        .parse()
-        .map_err(|_| format!("'{raw}' is not a duration such as 5s, 500ms or 1m"))?;
-    let seconds = match unit.trim() {
-        "" | "s" => number,
-        "ms" => number / 1000.0,
-        "m" => number * 60.0,
-        "h" => number * 3600.0,
-        other => {
-            return Err(format!(
-                "unknown unit '{other}' in '{raw}', use ms, s, m or h"
-            ))
+    let bad = || format!("'{raw}' is not a duration such as 5s, 500ms, 1m30s or 1h2m3s");
+    if raw.is_empty() {
+        return Err(bad());
+    }
+    let mut seconds = 0.0;
+    let mut rest = raw;
+    while !rest.is_empty() {
+        let number_end = rest
+            .find(|c: char| !c.is_ascii_digit() && c != '.')
+            .unwrap_or(rest.len());
+        let (number, tail) = rest.split_at(number_end);
+        if !number.bytes().any(|b| b.is_ascii_digit()) || number.matches('.').count() > 1 {
+            return Err(bad());
         }
-    };
+        let number: f64 = number.parse().map_err(|_| bad())?;
+        let unit_end = tail
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(tail.len());
+        let (unit, tail) = tail.split_at(unit_end);
+        // A bare number is seconds, but only on its own: `1m30` is a typo, not 1m30s.
+        if unit.is_empty() && (rest.len() != raw.len() || !tail.is_empty()) {
+            return Err(bad());
+        }
+        let scale = match unit {
+            "" | "s" => 1.0,
+            "ns" => 1e-9,
+            "us" | "µs" | "μs" => 1e-6,
+            "ms" => 1e-3,
+            "m" => 60.0,
+            "h" => 3600.0,
+            other => {
+                return Err(format!(
+                    "unknown unit '{other}' in '{raw}', use ns, us, ms, s, m or h"
+                ))
+            }
+        };
+        seconds += number * scale;
+        rest = tail;
+    }
     if !(seconds > 0.0 && seconds.is_finite() && seconds <= 86_400.0) {
         return Err(format!("'{raw}' must be more than zero and at most a day"));
     }
@@ -341,6 +364,37 @@ mod tests {
         assert!(parse_duration("0s").is_err());
         assert!(parse_duration("5 parsecs").is_err());
         assert!(parse_duration("").is_err());
+    }
+
+    #[test]
+    fn compound_go_durations_parse() {
+        let cases = [
+            ("1m30s", Duration::from_secs(90)),
+            ("1h2m3s", Duration::from_secs(3723)),
+            ("2h45m", Duration::from_secs(9900)),
+            ("1s500ms", Duration::from_millis(1500)),
+            ("1.5h", Duration::from_secs(5400)),
+            ("1m0.5s", Duration::from_millis(60_500)),
+            ("300ms", Duration::from_millis(300)),
+            ("1500us", Duration::from_micros(1500)),
+            ("2µs", Duration::from_micros(2)),
+            ("2000000ns", Duration::from_millis(2)),
+            ("24h", Duration::from_secs(86_400)),
+        ];
+
+        for (raw, expected) in cases {
+            assert_eq!(parse_duration(raw), Ok(expected), "{raw}");
+        }
+    }
+
+    #[test]
+    fn malformed_durations_are_refused() {
+        for raw in [
+            "1m30", "m", "1..5s", ".s", "1m 30s", " 5s", "5s ", "-5s", "+5s", "1x", "5sm", "24h1s",
+            "0h0m",
+        ] {
+            assert!(parse_duration(raw).is_err(), "{raw}");
+        }
     }
 
     fn descriptor(name: &'static str, section: &'static str) -> BackendDescriptor {

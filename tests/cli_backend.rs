@@ -196,3 +196,36 @@ fn the_backends_command_lists_the_sqlite_settings() {
         assert!(out.contains(part), "{part} missing from:\n{out}");
     }
 }
+
+/// `generate` on PostgreSQL through a socket folder with no server in it, with `timeout`
+/// set to `value`: the timeout is parsed before any connection is tried.
+#[cfg(feature = "postgres")]
+fn generate_with_postgres_timeout(value: &str) -> Run {
+    let sandbox = Sandbox::new();
+    let address = format!("unix://{}", sandbox.path().display());
+
+    generate_with(
+        &sandbox,
+        &["--postgres.address", &address],
+        &[("TOTPSTORE_STORAGE_POSTGRES_TIMEOUT", value)],
+    )
+}
+
+#[cfg(feature = "postgres")]
+#[test]
+fn compound_go_durations_are_accepted_as_timeouts() {
+    for value in ["1m30s", "1h2m3s", "2s500ms"] {
+        let run = generate_with_postgres_timeout(value);
+
+        let message = run.error_with(&["cannot connect"]);
+        assert!(!message.contains("timeout"), "{value}: {message}");
+    }
+}
+
+#[cfg(feature = "postgres")]
+#[test]
+fn a_duration_missing_its_last_unit_is_refused_naming_the_option() {
+    let run = generate_with_postgres_timeout("1m30");
+
+    run.error_with(&["timeout", "'1m30'", "1m30s"]);
+}
