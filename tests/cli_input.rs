@@ -89,6 +89,23 @@ refused! {
     secret_in_base64: "john", ["--secret", "MTIzNDU2Nzg5MDEyMzQ1Njc4OTA="] => ["--secret"];
     path_in_a_missing_folder: "john", ["--path", "no-such-folder/john.png"] =>
         ["--path", "no-such-folder"];
+    digits_with_a_leading_space: "john", ["--digits", " 6"] => ["--digits", "whole number"];
+    digits_with_a_trailing_space: "john", ["--digits", "6 "] => ["--digits", "whole number"];
+    digits_with_a_plus_sign: "john", ["--digits", "+6"] => ["--digits", "whole number"];
+    digits_empty: "john", ["--digits", ""] => ["--digits", "empty"];
+    period_as_a_decimal: "john", ["--period", "30.0"] => ["--period", "whole number"];
+    period_in_exponent_notation: "john", ["--period", "3e1"] => ["--period", "whole number"];
+    period_with_a_plus_sign: "john", ["--period", "+30"] => ["--period", "whole number"];
+    period_too_large_for_any_integer: "john", ["--period", "99999999999999999999"] =>
+        ["--period", "out of range", "15 to 3600"];
+    period_too_large_for_32_bits: "john", ["--period", "4294967326"] =>
+        ["--period", "outside 15 to 3600"];
+    digits_too_large_for_any_integer: "john", ["--digits", "99999999999999999999"] =>
+        ["--digits", "out of range", "6 or 8"];
+    secret_size_in_hexadecimal: "john", ["--secret-size", "0x20"] =>
+        ["--secret-size", "whole number"];
+    secret_size_with_a_leading_space: "john", ["--secret-size", " 32"] =>
+        ["--secret-size", "whole number"];
 }
 
 #[test]
@@ -304,6 +321,44 @@ fn the_limits_themselves_are_accepted() {
         run.quiet_uri(user);
     }
     assert_eq!(sandbox.rows().len(), 5);
+}
+
+#[test]
+fn a_number_with_a_space_from_the_environment_is_refused_naming_the_variable() {
+    let sandbox = Sandbox::new().seeded();
+    let before = sandbox.rows();
+    let args = sandbox.generate_args("john", &[]);
+
+    let run = sandbox.run_env(&args, &[("TOTPSTORE_TOTP_DIGITS", " 8")]);
+
+    run.error_with(&["TOTPSTORE_TOTP_DIGITS", "whole number"]);
+    assert_eq!(sandbox.rows(), before);
+}
+
+#[test]
+fn a_quoted_number_with_a_sign_in_a_file_is_refused_naming_the_key() {
+    let sandbox = Sandbox::new().seeded();
+    let before = sandbox.rows();
+    sandbox.write("configuration.yml", "totp:\n  period: '+30'\n");
+
+    let run = sandbox.generate("john", &[]);
+
+    run.error_with(&["totp.period", "configuration.yml", "whole number"]);
+    assert_eq!(sandbox.rows(), before);
+}
+
+#[test]
+fn leading_zeros_are_plain_decimal_digits() {
+    let sandbox = Sandbox::new();
+
+    let uri = sandbox
+        .generate("john", &["--digits", "08", "--period", "060"])
+        .quiet_uri("john");
+
+    assert!(
+        uri.contains("&digits=8&") && uri.contains("&period=60&"),
+        "{uri}"
+    );
 }
 
 #[test]

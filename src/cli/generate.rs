@@ -109,10 +109,21 @@ fn layered<'a>(
         .map(|v| (v.clone(), format!("--{id}")))
 }
 
-fn parse_number<T: std::str::FromStr>(what: &str, raw: &str) -> Result<T, Error> {
-    raw.trim()
-        .parse()
-        .map_err(|_| Error::invalid(what, format!("'{raw}' is not a whole number")))
+/// Reads a `uint` flag or setting: decimal digits only, with no sign, space or other
+/// notation, as for every number the tool reads. `expected` names the accepted values.
+fn parse_uint(what: &str, raw: &str, expected: &str) -> Result<u64, Error> {
+    if raw.is_empty() {
+        return Err(Error::invalid(what, format!("it is empty; {expected}")));
+    }
+    if !raw.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(Error::invalid(
+            what,
+            format!("'{raw}' is not a whole number written with the digits 0-9; {expected}"),
+        ));
+    }
+    // Only digits are left, so the one way to fail is a number too large for 64 bits.
+    raw.parse()
+        .map_err(|_| Error::invalid(what, format!("{raw} is out of range; {expected}")))
 }
 
 fn validate(matches: &ArgMatches, settings: &Settings) -> Result<Request, Error> {
@@ -133,35 +144,44 @@ fn validate(matches: &ArgMatches, settings: &Settings) -> Result<Request, Error>
         .map_err(|e: crate::model::UnknownAlgorithm| Error::invalid(&what, e.to_string()))?;
 
     let (raw, what) = layered(matches, settings, ids::DIGITS, "totp.digits").unwrap_or_default();
-    let digits: u32 = parse_number(&what, &raw)?;
-    if !otp::DIGITS.contains(&digits) {
+    let digits = parse_uint(&what, &raw, "use 6 or 8")?;
+    let Some(digits) = u32::try_from(digits)
+        .ok()
+        .filter(|d| otp::DIGITS.contains(d))
+    else {
         return Err(Error::invalid(
             &what,
             format!("{digits} digits is not supported, use 6 or 8"),
         ));
-    }
+    };
 
     let (raw, what) = layered(matches, settings, ids::PERIOD, "totp.period").unwrap_or_default();
-    let period: u32 = parse_number(&what, &raw)?;
-    if !otp::PERIOD_RANGE.contains(&period) {
+    let period = parse_uint(&what, &raw, "use 15 to 3600 seconds")?;
+    let Some(period) = u32::try_from(period)
+        .ok()
+        .filter(|p| otp::PERIOD_RANGE.contains(p))
+    else {
         return Err(Error::invalid(
             &what,
             format!("{period} is outside 15 to 3600 seconds"),
         ));
-    }
+    };
 
     let secret = match matches.get_one::<String>(ids::SECRET) {
         Some(text) => secret_from_base32(text)?,
         None => {
             let (raw, what) = layered(matches, settings, ids::SECRET_SIZE, "totp.secret_size")
                 .unwrap_or_default();
-            let size: usize = parse_number(&what, &raw)?;
-            if !otp::SECRET_SIZE_RANGE.contains(&size) {
+            let size = parse_uint(&what, &raw, "use 20 to 128 bytes")?;
+            let Some(size) = usize::try_from(size)
+                .ok()
+                .filter(|s| otp::SECRET_SIZE_RANGE.contains(s))
+            else {
                 return Err(Error::invalid(
                     &what,
                     format!("{size} is outside 20 to 128 bytes"),
                 ));
-            }
+            };
             otp::random_secret(size)
         }
     };
