@@ -106,6 +106,12 @@ refused! {
         ["--secret-size", "whole number"];
     secret_size_with_a_leading_space: "john", ["--secret-size", " 32"] =>
         ["--secret-size", "whole number"];
+    secret_size_5_next_to_a_secret:
+        "john", ["--secret-size", "5", "--secret", "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"] =>
+        ["--secret-size", "20 to 128"];
+    secret_size_not_a_number_next_to_a_secret:
+        "john", ["--secret", "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ", "--secret-size", "many"] =>
+        ["--secret-size", "whole number"];
 }
 
 #[test]
@@ -344,6 +350,18 @@ fn a_quoted_number_with_a_sign_in_a_file_is_refused_naming_the_key() {
     let run = sandbox.generate("john", &[]);
 
     run.error_with(&["totp.period", "configuration.yml", "whole number"]);
+    assert_eq!(sandbox.rows(), before);
+}
+
+#[test]
+fn a_secret_size_out_of_range_in_a_file_is_refused_next_to_a_secret() {
+    let sandbox = Sandbox::new().seeded();
+    let before = sandbox.rows();
+    sandbox.write("configuration.yml", "totp:\n  secret_size: 500\n");
+
+    let run = sandbox.generate("john", &["--secret", "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"]);
+
+    run.error_with(&["totp.secret_size", "configuration.yml", "20 to 128"]);
     assert_eq!(sandbox.rows(), before);
 }
 

@@ -167,23 +167,24 @@ fn validate(matches: &ArgMatches, settings: &Settings) -> Result<Request, Error>
         ));
     };
 
+    // Checked even when --secret makes it unused: a value outside its range is a mistake
+    // either way, and saying so beats ignoring it.
+    let (raw, what) =
+        layered(matches, settings, ids::SECRET_SIZE, "totp.secret_size").unwrap_or_default();
+    let size = parse_uint(&what, &raw, "use 20 to 128 bytes")?;
+    let Some(size) = usize::try_from(size)
+        .ok()
+        .filter(|s| otp::SECRET_SIZE_RANGE.contains(s))
+    else {
+        return Err(Error::invalid(
+            &what,
+            format!("{size} is outside 20 to 128 bytes"),
+        ));
+    };
+
     let secret = match matches.get_one::<String>(ids::SECRET) {
         Some(text) => secret_from_base32(text)?,
-        None => {
-            let (raw, what) = layered(matches, settings, ids::SECRET_SIZE, "totp.secret_size")
-                .unwrap_or_default();
-            let size = parse_uint(&what, &raw, "use 20 to 128 bytes")?;
-            let Some(size) = usize::try_from(size)
-                .ok()
-                .filter(|s| otp::SECRET_SIZE_RANGE.contains(s))
-            else {
-                return Err(Error::invalid(
-                    &what,
-                    format!("{size} is outside 20 to 128 bytes"),
-                ));
-            };
-            otp::random_secret(size)
-        }
+        None => otp::random_secret(size),
     };
 
     let png_path = matches.get_one::<String>(ids::PATH).cloned();
