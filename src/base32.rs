@@ -61,6 +61,18 @@ pub fn encode(bytes: &[u8]) -> String {
     out
 }
 
+/// The form of a secret the operator typed that goes into a URI: upper case, without spaces
+/// or `=` padding, and otherwise as given. Unused bits in the last character are kept, since
+/// rewriting them would print a secret other than the one typed (and every decoder drops
+/// them, so both forms give the same bytes).
+pub fn normalize(input: &str) -> String {
+    input
+        .chars()
+        .filter(|&c| c != ' ' && c != '=')
+        .map(|c| c.to_ascii_uppercase())
+        .collect()
+}
+
 /// Decodes base32, tolerating lower case, spaces and trailing `=` padding.
 pub fn decode(input: &str) -> Result<Vec<u8>, DecodeError> {
     let mut values = Vec::with_capacity(input.len());
@@ -161,6 +173,18 @@ mod tests {
             decode("MY==MY=="),
             Err(DecodeError::MisplacedPadding)
         ));
+    }
+
+    #[test]
+    fn normalizing_keeps_the_characters_as_typed() {
+        assert_eq!(
+            normalize("jbsw y3dp ehpk 3pxp ab======"),
+            "JBSWY3DPEHPK3PXPAB"
+        );
+        assert_eq!(
+            decode(&normalize("JBSWY3DPEHPK3PXPAB")).unwrap(),
+            decode("JBSWY3DPEHPK3PXPAA").unwrap()
+        );
     }
 
     #[test]

@@ -84,7 +84,13 @@ pub struct UriParams<'a> {
 ///
 /// The result contains the secret, so it is returned as a secret.
 pub fn uri(params: &UriParams<'_>, secret: &PlainSecret) -> secrecy::SecretString {
-    let encoded_secret = base32::encode(secret.expose_secret());
+    let encoded = zeroize::Zeroizing::new(base32::encode(secret.expose_secret()));
+    uri_with_base32(params, &encoded)
+}
+
+/// Like [`uri`], with the secret already in base32: a secret the operator typed is printed
+/// as typed (see [`base32::normalize`]), not re-encoded from its bytes.
+pub fn uri_with_base32(params: &UriParams<'_>, encoded_secret: &str) -> secrecy::SecretString {
     let issuer = percent_encode(params.issuer);
     let uri = format!(
         "otpauth://totp/{issuer}:{user}?algorithm={algorithm}&digits={digits}&issuer={issuer}\

@@ -119,6 +119,24 @@ fn a_given_secret_is_printed_in_canonical_form() {
 }
 
 #[test]
+fn a_given_secret_with_unused_bits_set_is_printed_as_typed() {
+    let sandbox = Sandbox::new();
+
+    let run = sandbox.generate("john", &["--secret", "jbsw y3dp ehpk 3pxp ab=="]);
+
+    let uri = run.uri("john");
+    assert_eq!(split_secret(&uri).1, "JBSWY3DPEHPK3PXPAB");
+    // The bytes any decoder reads from it: "Hello!", DE AD BE EF, then 00 (the last
+    // character's low bit is unused).
+    let stored = stored_secret(&sandbox.db(), "john");
+    assert_eq!(stored, b"Hello!\xde\xad\xbe\xef\x00");
+    if let Some(typed) = oathtool("JBSWY3DPEHPK3PXPAB", "SHA1", 6, 30, 59) {
+        let canonical = oathtool(&base32_encode(&stored), "SHA1", 6, 30, 59);
+        assert_eq!(Some(typed), canonical);
+    }
+}
+
+#[test]
 fn a_given_secret_loses_its_padding() {
     let sandbox = Sandbox::new();
 

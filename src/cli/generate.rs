@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use clap::ArgMatches;
-use secrecy::{ExposeSecret, SecretBox};
+use secrecy::{ExposeSecret, SecretBox, SecretString};
 
 use crate::base32;
 use crate::config::Settings;
@@ -27,6 +27,8 @@ struct Request {
     config: NewTotp,
     force: bool,
     png_path: Option<String>,
+    /// `--secret` as the URI carries it, normalised only as the contract allows.
+    typed_secret: Option<SecretString>,
 }
 
 /// Runs the command and returns the line to print on success.
@@ -40,16 +42,17 @@ pub async fn run(
     let (backend, options) = settings::select_backend(&settings, backends)?;
 
     let config = &request.config;
-    let uri = otp::uri(
-        &UriParams {
-            issuer: &config.issuer,
-            username: &config.username,
-            algorithm: config.algorithm,
-            digits: config.digits,
-            period: config.period,
-        },
-        &config.secret,
-    );
+    let params = UriParams {
+        issuer: &config.issuer,
+        username: &config.username,
+        algorithm: config.algorithm,
+        digits: config.digits,
+        period: config.period,
+    };
+    let uri = match &request.typed_secret {
+        Some(typed) => otp::uri_with_base32(&params, typed.expose_secret()),
+        None => otp::uri(&params, &config.secret),
+    };
     // Rendered before the write so a QR failure cannot leave a stored but unshown secret.
     let png = match &request.png_path {
         Some(_) => Some(qr::render_png(uri.expose_secret()).map_err(Error::Qr)?),
@@ -182,10 +185,12 @@ fn validate(matches: &ArgMatches, settings: &Settings) -> Result<Request, Error>
         ));
     };
 
-    let secret = match matches.get_one::<String>(ids::SECRET) {
+    let typed_secret = matches.get_one::<String>(ids::SECRET);
+    let secret = match typed_secret {
         Some(text) => secret_from_base32(text)?,
         None => otp::random_secret(size),
     };
+    let typed_secret = typed_secret.map(|text| SecretString::from(base32::normalize(text)));
 
     let png_path = matches.get_one::<String>(ids::PATH).cloned();
     if let Some(path) = &png_path {
@@ -203,6 +208,7 @@ fn validate(matches: &ArgMatches, settings: &Settings) -> Result<Request, Error>
         },
         force: matches.get_flag(ids::FORCE),
         png_path,
+        typed_secret,
     })
 }
 
