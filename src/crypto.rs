@@ -43,6 +43,13 @@ pub enum CryptoError {
     /// The configured key is shorter than [`MIN_KEY_CHARS`]. The key itself is never shown.
     #[error("the encryption key must be at least {MIN_KEY_CHARS} characters long, it has {0}")]
     KeyTooShort(usize),
+    /// The configured key is only white space (or invisible characters): no key at all, in
+    /// effect, and usually an unset variable or template. The key itself is never shown.
+    #[error(
+        "the encryption key is only white space; use a random string of at least \
+         {MIN_KEY_CHARS} characters"
+    )]
+    KeyBlank,
     /// Wrong key, tampered value, or a value moved from another row.
     #[error("the value does not open with this key (wrong key, or the value was altered)")]
     Open,
@@ -62,9 +69,21 @@ impl std::fmt::Debug for SealingKey {
     }
 }
 
+/// White space, controls, and the zero-width characters and byte order mark that show as
+/// nothing: a key made only of these is blank.
+fn is_blank(c: char) -> bool {
+    c.is_whitespace()
+        || c.is_control()
+        || matches!(c, '\u{200B}'..='\u{200D}' | '\u{2060}' | '\u{FEFF}')
+}
+
 impl SealingKey {
     /// Derives the sealing key from the configured encryption key.
     pub fn derive(key: &SecretString) -> Result<Self, CryptoError> {
+        let text = key.expose_secret();
+        if !text.is_empty() && text.chars().all(is_blank) {
+            return Err(CryptoError::KeyBlank);
+        }
         let chars = key.expose_secret().chars().count();
         if chars < MIN_KEY_CHARS {
             return Err(CryptoError::KeyTooShort(chars));
@@ -186,6 +205,23 @@ mod tests {
         let err = SealingKey::derive(&SecretString::from("nineteen-characters")).unwrap_err();
         assert_eq!(err, CryptoError::KeyTooShort(19));
         assert!(!err.to_string().contains("nineteen"));
+    }
+
+    #[test]
+    fn blank_keys_are_refused_whatever_their_length() {
+        for blank in [
+            " ".repeat(25),
+            "\t \u{a0}\u{3000}\u{200b}\u{feff}\n".repeat(5),
+        ] {
+            let err = SealingKey::derive(&SecretString::from(blank)).unwrap_err();
+
+            assert_eq!(err, CryptoError::KeyBlank);
+        }
+    }
+
+    #[test]
+    fn a_key_with_spaces_around_text_is_not_blank() {
+        assert!(SealingKey::derive(&SecretString::from("   twenty-characters!   ")).is_ok());
     }
 
     #[test]

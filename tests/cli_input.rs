@@ -164,6 +164,49 @@ fn an_encryption_key_of_19_characters_is_refused_without_echoing_it() {
 }
 
 #[test]
+fn an_encryption_key_of_only_spaces_is_refused_without_echoing_it() {
+    let sandbox = Sandbox::new();
+    let blank = " ".repeat(25);
+
+    let run = sandbox.run(&[
+        "storage",
+        "user",
+        "totp",
+        "generate",
+        "john",
+        "--sqlite.path",
+        &sandbox.db_arg(),
+        "--encryption-key",
+        &blank,
+    ]);
+
+    run.error_with(&["encryption key", "white space"]);
+    run.assert_not_echoed(&blank);
+    assert!(!sandbox.db().exists());
+}
+
+#[test]
+fn an_encryption_key_of_invisible_characters_from_the_environment_is_refused() {
+    let sandbox = Sandbox::new();
+    let blank = "\t\u{a0}\u{3000}\u{200b}\u{feff} ".repeat(5);
+    let args = [
+        "storage",
+        "user",
+        "totp",
+        "generate",
+        "john",
+        "--sqlite.path",
+        &sandbox.db_arg(),
+    ];
+
+    let run = sandbox.run_env(&args, &[("TOTPSTORE_STORAGE_ENCRYPTION_KEY", &blank)]);
+
+    run.error_with(&["encryption key", "white space"]);
+    run.assert_not_echoed(&blank);
+    assert!(!sandbox.db().exists());
+}
+
+#[test]
 fn the_key_length_counts_characters_not_bytes() {
     let sandbox = Sandbox::new();
     let nineteen_wide = "é".repeat(19);
