@@ -207,6 +207,50 @@ fn an_encryption_key_of_invisible_characters_from_the_environment_is_refused() {
 }
 
 #[test]
+fn an_encryption_key_starting_with_a_dash_is_taken_as_the_value() {
+    let sandbox = Sandbox::new();
+    let key = "-starts-with-a-dash-0123456789";
+    let args = [
+        "storage",
+        "user",
+        "totp",
+        "generate",
+        "john",
+        "--sqlite.path",
+        &sandbox.db_arg(),
+        "--encryption-key",
+        key,
+    ];
+
+    let run = sandbox.run(&args);
+
+    run.quiet_uri("john");
+    assert!(load_totp(&sandbox.db(), key, "john").unwrap().is_some());
+}
+
+#[test]
+fn a_secret_starting_with_a_dash_reaches_the_base32_check() {
+    let sandbox = Sandbox::new();
+
+    let run = sandbox.generate("john", &["--secret", "-GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"]);
+
+    run.error_with(&["--secret", "character 1", "alphabet"]);
+    run.assert_not_echoed("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ");
+}
+
+#[cfg(feature = "postgres")]
+#[test]
+fn a_backend_password_starting_with_a_dash_is_taken_as_the_value() {
+    let sandbox = Sandbox::new();
+    let password = "-hunter2-hunter2";
+
+    let run = sandbox.generate("john", &["--postgres.password", password]);
+
+    run.error_with(&["more than one storage backend", "postgres from flag"]);
+    run.assert_not_echoed(password);
+}
+
+#[test]
 fn the_key_length_counts_characters_not_bytes() {
     let sandbox = Sandbox::new();
     let nineteen_wide = "é".repeat(19);

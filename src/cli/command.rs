@@ -52,6 +52,12 @@ fn value_flag(id: &'static str, value_name: &'static str, help: &'static str) ->
         .action(ArgAction::Set)
 }
 
+/// A flag holding a key, password or secret: a random one may well start with `-`, and
+/// clap would otherwise take it for a flag and suggest the wrong fix.
+fn secret_flag(id: &'static str, value_name: &'static str, help: &'static str) -> Arg {
+    value_flag(id, value_name, help).allow_hyphen_values(true)
+}
+
 /// Builds the whole command tree for the given backends.
 pub fn build(backends: &[&'static BackendDescriptor]) -> Command {
     Command::new("totpstore")
@@ -101,7 +107,7 @@ fn storage(backends: &[&'static BackendDescriptor]) -> Command {
                 .help_heading(INHERITED),
         )
         .arg(
-            value_flag(
+            secret_flag(
                 ids::ENCRYPTION_KEY,
                 "string",
                 "the storage encryption key, at least 20 characters",
@@ -114,7 +120,12 @@ fn storage(backends: &[&'static BackendDescriptor]) -> Command {
         for option in backend.flag_options() {
             // Flag names must be 'static for clap; they live as long as the program anyway.
             let name: &'static str = Box::leak(backend.flag_name(option).into_boxed_str());
-            let mut arg = value_flag(name, option.value_name, option.help)
+            let flag = if option.secret {
+                secret_flag
+            } else {
+                value_flag
+            };
+            let mut arg = flag(name, option.value_name, option.help)
                 .global(true)
                 .help_heading(INHERITED);
             if let Some(default) = option.default {
@@ -194,7 +205,7 @@ fn generate() -> Command {
             value_flag(PERIOD, "uint", "seconds each code is valid, 15 to 3600")
                 .default_value("30"),
         )
-        .arg(value_flag(
+        .arg(secret_flag(
             SECRET,
             "string",
             "use this base32 secret instead of a random one (at least 10 bytes)",
