@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Benchmark of `totpstore storage user totp generate` on SQLite (issue 2, item 7).
+# Benchmark of one `totpstore storage user totp generate` process on SQLite against the sqlite3
+# shell inserting a comparable row, and the command's peak memory.
 #
 # Usage:   benches/generate.sh [RUNS]          RUNS defaults to 101 (odd, for a true median)
 # Needs:   cargo, bash >= 5 (EPOCHREALTIME), the sqlite3 command-line shell, and GNU time at
@@ -22,8 +23,8 @@
 #      over 21 further runs (median and maximum);
 #   5. floors for context: the median of `totpstore --version` and `sqlite3 -version`, i.e.
 #      process start-up without any database work.
-# It prints the medians, the ratio generate / sqlite3, and the peak RSS, with the targets of the
-# issue (ratio <= 1.5, peak RSS < 16 MiB). The exit status is 0 whether or not the targets are
+# It prints the medians, the ratio generate / sqlite3, and the peak RSS, with the targets
+# (ratio <= 1.5, peak RSS < 16 MiB). The exit status is 0 whether or not the targets are
 # met; this is a measurement, not a test.
 
 set -euo pipefail
