@@ -103,6 +103,26 @@ pub enum Error {
     /// The QR code could not be produced or written.
     #[error(transparent)]
     Qr(QrError),
+    /// Standard output was closed when the command started, so its result would be lost.
+    #[error(
+        "standard output is closed, so the result would be printed nowhere; nothing was done \
+         (run the command with its output going to a terminal, a file or a pipe)"
+    )]
+    StdoutClosed,
+    /// The result could not be written to standard output.
+    #[error("cannot write the result to standard output")]
+    Stdout(#[source] std::io::Error),
+    /// The configuration was stored but its URI could not be printed.
+    #[error(
+        "the TOTP configuration for user '{username}' was saved, but the URI could not be \
+         written to standard output: {reason}; run again with --force to replace it"
+    )]
+    SavedButNotPrinted {
+        /// The user whose configuration was saved.
+        username: String,
+        /// Why the write failed.
+        reason: String,
+    },
     /// The configuration was stored but the PNG failed afterwards.
     #[error("the TOTP configuration for user '{username}' was saved, but the PNG was not")]
     SavedWithoutPng {

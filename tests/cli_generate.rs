@@ -1,5 +1,6 @@
 //! End-to-end `storage user totp generate` on SQLite: the success line and URI, random and given
-//! secrets checked against RFC 4648, RFC 6238 Appendix B and oathtool, the stored row, --force.
+//! secrets checked against RFC 4648, RFC 6238 Appendix B and oathtool, the stored row, --force,
+//! and a stdout or stderr that is closed or full.
 
 #![cfg(feature = "sqlite")]
 
@@ -351,4 +352,110 @@ fn the_database_file_is_created_private() {
     sandbox.generate("john", &[]).quiet_uri("john");
 
     assert_eq!(mode(&sandbox.db()), 0o600);
+}
+
+/// `generate <user>` with stdout and stderr sent where `configure` says; stdout and stderr
+/// not set there are captured.
+#[cfg(unix)]
+fn generate_to(
+    sandbox: &Sandbox,
+    user: &str,
+    extra: &[&str],
+    configure: impl FnOnce(&mut std::process::Command),
+) -> Run {
+    let mut command = sandbox.command();
+    command.args(sandbox.generate_args(user, extra));
+    configure(&mut command);
+    Run::from(command.output().expect("run the totpstore binary"))
+}
+
+#[cfg(unix)]
+fn dev_full() -> std::fs::File {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .expect("open /dev/full")
+}
+
+#[cfg(unix)]
+#[test]
+fn a_closed_stdout_is_refused_before_the_database_is_touched() {
+    let sandbox = Sandbox::new().seeded();
+    let before = sandbox.rows();
+    let mut args = vec![
+        "-c".to_owned(),
+        "exec \"$0\" \"$@\" >&-".to_owned(),
+        BIN.into(),
+    ];
+    args.extend(sandbox.generate_args("seed", &["--force"]));
+    let mut command = std::process::Command::new("/bin/sh");
+    command.current_dir(sandbox.path()).env_clear().args(&args);
+
+    let run = Run::from(command.output().expect("run sh"));
+
+    assert_eq!(run.code, Some(1), "{run:#?}");
+    assert!(
+        run.stderr.starts_with("Error: standard output is closed"),
+        "{run:#?}"
+    );
+    assert_eq!(sandbox.rows(), before, "the secret must not be replaced");
+}
+
+#[cfg(unix)]
+#[test]
+fn stdout_sent_to_dev_null_by_the_operator_is_allowed() {
+    let sandbox = Sandbox::new();
+
+    let run = generate_to(&sandbox, "john", &[], |c| {
+        c.stdout(std::process::Stdio::null());
+    });
+
+    assert_eq!(run.code, Some(0), "{run:#?}");
+    assert_eq!(sandbox.rows().len(), 1);
+}
+
+#[cfg(unix)]
+#[test]
+fn a_failed_write_of_the_uri_says_the_configuration_was_saved() {
+    let sandbox = Sandbox::new();
+
+    let run = generate_to(&sandbox, "john", &[], |c| {
+        c.stdout(dev_full());
+    });
+
+    assert_eq!(run.code, Some(1), "no panic (101): {run:#?}");
+    assert_eq!(
+        run.stderr,
+        "Error: the TOTP configuration for user 'john' was saved, but the URI could not be \
+         written to standard output: No space left on device (os error 28); run again with \
+         --force to replace it\n"
+    );
+    assert_eq!(sandbox.rows().len(), 1);
+}
+
+#[cfg(unix)]
+#[test]
+fn a_warning_that_cannot_be_written_does_not_stop_the_command() {
+    let sandbox = Sandbox::new();
+    // 15 bytes: accepted with a warning on stderr.
+    let short_secret = "GEZDGNBVGY3TQOJQGEZDGNBV";
+
+    let run = generate_to(&sandbox, "john", &["--secret", short_secret], |c| {
+        c.stderr(dev_full());
+    });
+
+    assert_eq!(run.code, Some(0), "no panic (101): {run:#?}");
+    assert_eq!(split_secret(&run.uri("john")).1, short_secret);
+}
+
+#[cfg(unix)]
+#[test]
+fn an_error_that_cannot_be_written_still_exits_with_status_1() {
+    let sandbox = Sandbox::new();
+
+    let run = generate_to(&sandbox, "john", &["--digits", "7"], |c| {
+        c.stderr(dev_full());
+    });
+
+    assert_eq!(run.code, Some(1), "no panic (101): {run:#?}");
 }

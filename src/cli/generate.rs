@@ -31,11 +31,11 @@ struct Request {
     typed_secret: Option<SecretString>,
 }
 
-/// Runs the command and returns the line to print on success.
+/// Runs the command and prints its line on success.
 pub async fn run(
     matches: &ArgMatches,
     backends: &[&'static BackendDescriptor],
-) -> Result<String, Error> {
+) -> Result<(), Error> {
     let settings = settings::load(matches, backends)?;
     let request = validate(matches, &settings)?;
     let key = settings::sealing_key(&settings)?;
@@ -86,7 +86,11 @@ pub async fn run(
             " and saved it as a PNG image at the path '{path}'"
         ));
     }
-    Ok(line)
+    // The secret is stored now; if the URI cannot be shown, say so rather than lose it quietly.
+    super::write_stdout(&line).map_err(|e| Error::SavedButNotPrinted {
+        username: config.username.clone(),
+        reason: e.to_string(),
+    })
 }
 
 /// A value from the flag if typed, else from the configuration, else the flag's default.
@@ -227,10 +231,10 @@ fn secret_from_base32(text: &str) -> Result<PlainSecret, Error> {
         ));
     }
     if len < otp::RECOMMENDED_SECRET_BYTES {
-        eprintln!(
-            "Warning: the secret is {len} bytes; RFC 4226 asks for at least {} bytes (128 bits)",
+        super::warn(&format!(
+            "the secret is {len} bytes; RFC 4226 asks for at least {} bytes (128 bits)",
             otp::RECOMMENDED_SECRET_BYTES
-        );
+        ));
     }
     Ok(secret)
 }

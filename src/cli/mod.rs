@@ -13,6 +13,7 @@ mod schema;
 mod settings;
 
 use std::ffi::OsString;
+use std::io::{self, Write};
 use std::process::ExitCode;
 
 use tracing::level_filters::LevelFilter;
@@ -52,48 +53,99 @@ where
     };
     init_logging(&matches);
 
+    // Checked before anything is written anywhere: a result printed nowhere (a URI holding a
+    // new secret) is a result lost.
+    if stdout_is_closed() {
+        return report(&Error::StdoutClosed);
+    }
+
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     {
         Ok(runtime) => runtime,
         Err(e) => {
-            eprintln!("Error: cannot start the async runtime: {e}");
+            let _ = writeln!(io::stderr(), "Error: cannot start the async runtime: {e}");
             return ExitCode::FAILURE;
         }
     };
     match runtime.block_on(dispatch(&matches, &backends)) {
-        Ok(output) => {
-            println!("{output}");
-            ExitCode::SUCCESS
-        }
+        Ok(None) => ExitCode::SUCCESS,
+        Ok(Some(output)) => match write_stdout(&output) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => report(&Error::Stdout(e)),
+        },
         Err(e) => report(&e),
     }
 }
 
+/// Writes `text` and a newline to stdout and flushes it, returning a failure (a full disk, a
+/// closed pipe) instead of panicking as `println!` does.
+pub(crate) fn write_stdout(text: &str) -> io::Result<()> {
+    let mut out = io::stdout().lock();
+    writeln!(out, "{text}")?;
+    out.flush()
+}
+
+/// Prints a `Warning: ` line on stderr. A warning that cannot be written is dropped: there is
+/// nowhere left to report that, and it must not stop (or panic) the command.
+pub(crate) fn warn(message: &str) {
+    let _ = writeln!(io::stderr(), "Warning: {message}");
+}
+
+/// Whether file descriptor 1 was closed when the process started.
+///
+/// Rust's runtime puts `/dev/null`, opened read-write, in place of a closed standard
+/// descriptor, so a closed stdout shows up as a readable `/dev/null`. A shell's `>/dev/null`
+/// opens it write-only: output the operator chose to discard is not refused.
+#[cfg(unix)]
+fn stdout_is_closed() -> bool {
+    use std::io::Read;
+    use std::os::fd::AsFd;
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+
+    let Ok(fd) = io::stdout().as_fd().try_clone_to_owned() else {
+        return true;
+    };
+    let mut file = std::fs::File::from(fd);
+    let (Ok(ours), Ok(null)) = (file.metadata(), std::fs::metadata("/dev/null")) else {
+        return false;
+    };
+    let is_null = ours.file_type().is_char_device() && ours.rdev() == null.rdev();
+    // Reading /dev/null returns end of file at once and consumes nothing.
+    is_null && file.read(&mut [0u8; 1]).is_ok()
+}
+
+#[cfg(not(unix))]
+fn stdout_is_closed() -> bool {
+    false
+}
+
+/// Runs the command; `Some` is the text to print, `None` when the command printed its own
+/// result (generate, which must say what was saved when printing fails).
 async fn dispatch(
     matches: &clap::ArgMatches,
     backends: &[&'static BackendDescriptor],
-) -> Result<String, Error> {
+) -> Result<Option<String>, Error> {
     let Some(("storage", storage)) = matches.subcommand() else {
         unreachable!("clap requires the storage subcommand")
     };
     match storage.subcommand() {
-        Some(("backends", _)) => Ok(backends::list(backends)),
+        Some(("backends", _)) => Ok(Some(backends::list(backends))),
         // Said first, so that a binary without backends does not ask for a key it cannot use.
         _ if backends.is_empty() => Err(Error::NoBackendCompiled),
         Some(("user", user)) => match user.subcommand() {
             Some(("totp", totp)) => match totp.subcommand() {
-                Some(("generate", m)) => generate::run(m, backends).await,
+                Some(("generate", m)) => generate::run(m, backends).await.map(|()| None),
                 _ => unreachable!("clap requires a totp subcommand"),
             },
             _ => unreachable!("clap requires a user subcommand"),
         },
         Some(("migrate", migrate)) => match migrate.subcommand() {
-            Some(("up", m)) => schema::migrate_up(m, backends).await,
+            Some(("up", m)) => schema::migrate_up(m, backends).await.map(Some),
             _ => unreachable!("clap requires a migrate subcommand"),
         },
-        Some(("schema-info", m)) => schema::schema_info(m, backends).await,
+        Some(("schema-info", m)) => schema::schema_info(m, backends).await.map(Some),
         _ => unreachable!("clap requires a storage subcommand"),
     }
 }
@@ -111,7 +163,8 @@ fn report(error: &Error) -> ExitCode {
         }
         source = cause.source();
     }
-    eprintln!("Error: {message}");
+    // Nothing is left to tell if stderr fails too; the exit status still says it.
+    let _ = writeln!(io::stderr(), "Error: {message}");
     ExitCode::FAILURE
 }
 

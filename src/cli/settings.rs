@@ -115,7 +115,7 @@ pub fn load(
     }
 
     for warning in &settings.warnings {
-        eprintln!("Warning: {warning}");
+        super::warn(warning);
     }
     Ok(settings)
 }
