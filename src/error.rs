@@ -123,8 +123,11 @@ pub enum Error {
         /// Why the write failed.
         reason: String,
     },
-    /// The configuration was stored but the PNG failed afterwards.
-    #[error("the TOTP configuration for user '{username}' was saved, but the PNG was not")]
+    /// The configuration was stored and its URI printed, but the PNG failed afterwards.
+    #[error(
+        "the TOTP configuration for user '{username}' was saved and its URI printed, but the \
+         PNG was not"
+    )]
     SavedWithoutPng {
         /// The user whose configuration was saved.
         username: String,

@@ -1,6 +1,7 @@
 //! `generate --path`: the PNG read back with the rqrr QR decoder equals the printed URI, its
-//! size, colours, quiet zone and error correction, mode 0600, and the paths refused before the
-//! database is touched (existing file, directory, symbolic links, missing folder).
+//! size, colours, quiet zone and error correction, mode 0600, the paths refused before the
+//! database is touched (existing file, directory, symbolic links, missing or read-only folder,
+//! a name the file system refuses), and a PNG that fails after the database write.
 
 #![cfg(all(feature = "sqlite", unix))]
 
@@ -26,6 +27,7 @@ fn the_png_decodes_to_exactly_the_printed_uri() {
     let qr = decode_qr(&sandbox.join("john.png"));
     assert_eq!(qr.text, uri);
     assert_eq!(stored_secret(&sandbox.db(), "john"), secret_bytes(&qr.text));
+    assert_eq!(temporary_files(&sandbox), Vec::<String>::new());
 }
 
 #[test]
@@ -244,6 +246,145 @@ fn no_png_is_written_when_the_user_already_exists() {
 
     run.error_with(&["john already has a TOTP configuration"]);
     assert!(!sandbox.join("john.png").exists());
+    assert_eq!(temporary_files(&sandbox), Vec::<String>::new());
+}
+
+/// The PNG's temporary files left in the sandbox (there must be none after a run).
+fn temporary_files(sandbox: &Sandbox) -> Vec<String> {
+    std::fs::read_dir(sandbox.path())
+        .expect("list the sandbox")
+        .map(|e| e.expect("read a folder entry").file_name())
+        .map(|name| name.to_string_lossy().into_owned())
+        .filter(|name| name.starts_with(".totpstore-"))
+        .collect()
+}
+
+/// Runs `generate john --force --path <path>` on a database where john has a configuration,
+/// and checks it is refused before that configuration is replaced.
+fn assert_path_refused_before_the_secret_is_replaced(path: &str, parts: &[&str]) {
+    let sandbox = Sandbox::new();
+    std::fs::create_dir(sandbox.join("codes")).unwrap();
+    sandbox.generate("john", &[]).quiet_uri("john");
+    let before = sandbox.rows();
+
+    let run = sandbox.generate("john", &["--force", "--path", path]);
+
+    run.error_with(parts);
+    assert_eq!(
+        sandbox.rows(),
+        before,
+        "the stored secret must not be replaced"
+    );
+    assert_eq!(temporary_files(&sandbox), Vec::<String>::new());
+}
+
+#[test]
+fn a_missing_folder_with_a_trailing_slash_is_refused_before_the_secret_is_replaced() {
+    assert_path_refused_before_the_secret_is_replaced("nosuchdir/", &["--path", "folder"]);
+}
+
+#[test]
+fn an_existing_folder_with_a_trailing_slash_is_refused() {
+    assert_path_refused_before_the_secret_is_replaced("codes/", &["--path", "folder"]);
+}
+
+#[test]
+fn paths_ending_in_dot_names_are_refused_as_folders() {
+    for path in [".", "..", "codes/.", "codes/..", "nosuchdir/."] {
+        assert_path_refused_before_the_secret_is_replaced(path, &["--path", "folder"]);
+    }
+}
+
+#[test]
+fn a_file_name_too_long_for_the_file_system_is_refused_before_the_secret_is_replaced() {
+    let name = format!("{}.png", "n".repeat(300));
+
+    assert_path_refused_before_the_secret_is_replaced(&name, &["--path", "too long"]);
+}
+
+#[test]
+fn a_file_as_the_folder_is_refused_before_the_secret_is_replaced() {
+    let path = format!("{DB}/john.png");
+
+    assert_path_refused_before_the_secret_is_replaced(&path, &["--path", "Not a directory"]);
+}
+
+/// Runs generate as a user whom folder permissions stop: the current one, or `nobody` (through
+/// setpriv) when the tests run as root, who may write anywhere. `None` when that cannot be
+/// arranged.
+fn generate_unprivileged(sandbox: &Sandbox, user: &str, extra: &[&str]) -> Option<Run> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let root = status
+        .lines()
+        .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(2) == Some("0"));
+    let mut command = if root {
+        let mut command = std::process::Command::new("setpriv");
+        command.args(["--reuid=65534", "--regid=65534", "--clear-groups", BIN]);
+        command
+    } else {
+        std::process::Command::new(BIN)
+    };
+    command
+        .current_dir(sandbox.path())
+        .env_clear()
+        .args(sandbox.generate_args(user, extra));
+    if let Some(path) = std::env::var_os("PATH") {
+        command.env("PATH", path);
+    }
+    match command.output() {
+        Ok(output) => Some(Run::from(output)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => panic!("cannot run setpriv: {e}"),
+    }
+}
+
+#[test]
+fn a_folder_the_user_cannot_write_to_is_refused_before_the_database_is_touched() {
+    use std::os::unix::fs::PermissionsExt;
+    let sandbox = Sandbox::new();
+    let folder = sandbox.join("read-only");
+    std::fs::create_dir(&folder).unwrap();
+    std::fs::set_permissions(&folder, std::fs::Permissions::from_mode(0o555)).unwrap();
+    std::fs::set_permissions(sandbox.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+
+    let Some(run) = generate_unprivileged(&sandbox, "john", &["--path", "read-only/john.png"])
+    else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI is set but setpriv is missing"
+        );
+        eprintln!("setpriv is not installed; the read-only folder case is skipped");
+        return;
+    };
+
+    run.error_with(&["read-only/john.png", "Permission denied"]);
+    assert!(!sandbox.db().exists(), "no secret may be stored: {run:#?}");
+    assert_eq!(std::fs::read_dir(&folder).unwrap().count(), 0);
+}
+
+#[test]
+fn a_png_that_cannot_be_published_after_the_write_still_leaves_the_uri_printed() {
+    let sandbox = Sandbox::new();
+
+    // The database file does not exist when the path is checked, and exists once it is
+    // written: the one failure left after the database write, a name taken meanwhile.
+    let run = sandbox.generate("john", &["--path", DB]);
+
+    assert_eq!(run.code, Some(1), "{run:#?}");
+    let line = run.stdout.strip_suffix('\n').expect("one line on stdout");
+    let uri = line
+        .strip_prefix("Successfully generated TOTP configuration for user 'john' with URI '")
+        .and_then(|rest| rest.strip_suffix('\''))
+        .unwrap_or_else(|| panic!("the normal line, without the PNG part: {line:?}"));
+    assert_eq!(stored_secret(&sandbox.db(), "john"), secret_bytes(uri));
+    assert_eq!(
+        run.stderr,
+        format!(
+            "Error: the TOTP configuration for user 'john' was saved and its URI printed, but \
+             the PNG was not: cannot write the PNG image to '{DB}': File exists (os error 17)\n"
+        )
+    );
+    assert_eq!(temporary_files(&sandbox), Vec::<String>::new());
 }
 
 #[test]

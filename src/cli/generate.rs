@@ -53,9 +53,14 @@ pub async fn run(
         Some(typed) => otp::uri_with_base32(&params, typed.expose_secret()),
         None => otp::uri(&params, &config.secret),
     };
-    // Rendered before the write so a QR failure cannot leave a stored but unshown secret.
+    // Rendered and written in full to a temporary file before the database write, so that a
+    // folder that cannot take it (read-only, full, gone) fails before a secret is stored.
     let png = match &request.png_path {
-        Some(_) => Some(qr::render_png(uri.expose_secret()).map_err(Error::Qr)?),
+        Some(path) => {
+            let bytes = qr::render_png(uri.expose_secret()).map_err(Error::Qr)?;
+            let staged = qr::StagedPng::stage(Path::new(path), bytes).map_err(Error::Qr)?;
+            Some((path, staged))
+        }
         None => None,
     };
 
@@ -75,22 +80,50 @@ pub async fn run(
         config.username,
         uri.expose_secret()
     );
-    if let (Some(path), Some(png)) = (&request.png_path, png) {
-        qr::write_new_private_file(Path::new(path), &png).map_err(|source| {
-            Error::SavedWithoutPng {
-                username: config.username.clone(),
-                source,
-            }
-        })?;
-        line.push_str(&format!(
-            " and saved it as a PNG image at the path '{path}'"
-        ));
+    // The secret is stored now: from here on a failure must still leave it shown somewhere,
+    // and say what was and was not done.
+    let mut png_failure = None;
+    if let Some((path, staged)) = png {
+        match staged.publish() {
+            Ok(()) => line.push_str(&format!(
+                " and saved it as a PNG image at the path '{path}'"
+            )),
+            Err(e) => png_failure = Some(e),
+        }
     }
-    // The secret is stored now; if the URI cannot be shown, say so rather than lose it quietly.
-    super::write_stdout(&line).map_err(|e| Error::SavedButNotPrinted {
-        username: config.username.clone(),
-        reason: e.to_string(),
-    })
+    if let Err(e) = super::write_stdout(&line) {
+        let mut reason = e.to_string();
+        match (&png_failure, &request.png_path) {
+            (Some(png), _) => reason.push_str(&format!(
+                ", and the PNG was not saved either ({})",
+                chain(png)
+            )),
+            (None, Some(path)) => reason.push_str(&format!(" (its QR code was saved at '{path}')")),
+            (None, None) => {}
+        }
+        return Err(Error::SavedButNotPrinted {
+            username: config.username.clone(),
+            reason,
+        });
+    }
+    match png_failure {
+        Some(source) => Err(Error::SavedWithoutPng {
+            username: config.username.clone(),
+            source,
+        }),
+        None => Ok(()),
+    }
+}
+
+/// An error and its causes on one line.
+fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    text
 }
 
 /// A value from the flag if typed, else from the configuration, else the flag's default.
@@ -239,18 +272,37 @@ fn secret_from_base32(text: &str) -> Result<PlainSecret, Error> {
     Ok(secret)
 }
 
-/// The PNG path must be new and its folder must exist.
+/// The PNG path must name a new file in a folder that exists. Whatever the file system could
+/// refuse about the name itself (too long, a file used as a folder, no search permission) is
+/// found here, before the database is touched.
 fn check_png_path(path: &str) -> Result<(), Error> {
     if path.is_empty() {
         return Err(Error::invalid("--path", "it is empty"));
     }
-    let p = PathBuf::from(path);
-    // symlink_metadata also sees a dangling symbolic link, which must not be followed either.
-    if std::fs::symlink_metadata(&p).is_ok() {
+    // Path would drop a trailing '/' or '.', and 'nosuchdir/' would pass for a file name.
+    let last = path.rsplit('/').next().unwrap_or(path);
+    if matches!(last, "" | "." | "..") {
         return Err(Error::invalid(
             "--path",
-            format!("'{path}' already exists; choose a new file name"),
+            format!("'{path}' names a folder; give the name of a new PNG file, such as john.png"),
         ));
+    }
+    let p = PathBuf::from(path);
+    // symlink_metadata also sees a dangling symbolic link, which must not be followed either.
+    match std::fs::symlink_metadata(&p) {
+        Ok(_) => {
+            return Err(Error::invalid(
+                "--path",
+                format!("'{path}' already exists; choose a new file name"),
+            ))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => {
+            return Err(Error::invalid(
+                "--path",
+                format!("cannot create '{path}': {e}"),
+            ))
+        }
     }
     let parent = p
         .parent()
