@@ -93,7 +93,6 @@ fn create_private(path: &Path) -> io::Result<File> {
 
 /// A PNG written in full to a private temporary file next to its final path, not yet
 /// published there. Dropping it removes the temporary file, whatever happened.
-#[derive(Debug)]
 pub struct StagedPng {
     temp: PathBuf,
     target: PathBuf,
@@ -150,6 +149,16 @@ impl StagedPng {
                 source,
             }),
         }
+    }
+}
+
+/// The image encodes the secret, so `Debug` shows only where it goes.
+impl std::fmt::Debug for StagedPng {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StagedPng")
+            .field("temp", &self.temp)
+            .field("target", &self.target)
+            .finish_non_exhaustive()
     }
 }
 
@@ -232,6 +241,19 @@ mod tests {
         assert!(staged.publish().is_err());
 
         assert!(!dir.path().join("elsewhere").exists());
+    }
+
+    #[test]
+    fn debug_does_not_show_the_image() {
+        let dir = tempfile::tempdir().unwrap();
+
+        let staged = StagedPng::stage(&dir.path().join("john.png"), png()).unwrap();
+
+        let shown = format!("{staged:?}");
+        assert!(
+            shown.contains("john.png") && !shown.contains("110, 111, 116"),
+            "{shown}"
+        );
     }
 
     #[test]
