@@ -940,6 +940,7 @@ fn assert_tls_refused(sandbox: &Sandbox, yaml: &str, env: &[(&str, &str)], key: 
     assert!(!sandbox.db().exists());
 }
 
+#[cfg(feature = "mysql")]
 #[test]
 fn a_mysql_tls_section_is_refused_not_ignored() {
     let sandbox = Sandbox::new();
@@ -953,6 +954,7 @@ fn a_mysql_tls_section_is_refused_not_ignored() {
     assert_tls_refused(&sandbox, &yaml, &[], "storage.mysql.tls");
 }
 
+#[cfg(feature = "postgres")]
 #[test]
 fn a_postgres_tls_section_is_refused_not_ignored() {
     let sandbox = Sandbox::new();
@@ -983,8 +985,8 @@ fn a_tls_variable_of_a_backend_is_refused() {
     assert_tls_refused(
         &sandbox,
         &yaml,
-        &[("TOTPSTORE_STORAGE_POSTGRES_TLS_SERVER_NAME", "db")],
-        "TOTPSTORE_STORAGE_POSTGRES_TLS_SERVER_NAME",
+        &[("TOTPSTORE_STORAGE_LOCAL_TLS_SERVER_NAME", "db")],
+        "TOTPSTORE_STORAGE_LOCAL_TLS_SERVER_NAME",
     );
 }
 
