@@ -4,14 +4,20 @@
 //! existing file and never follows a symbolic link at the final path.
 //!
 //! It is written in two steps around the database write, so that a failure to write it cannot
-//! follow the storing of a new secret: [`StagedPng::stage`] writes the whole image (synced)
-//! into a private temporary file in the target folder before the database is touched, which
-//! proves the folder writable with room to spare; [`StagedPng::publish`] then gives it its
-//! final name with a hard link, which is atomic, fails if the name exists, and does not follow
-//! a link there.
+//! follow the storing of a new secret: [`StagedPng::stage`] takes an exclusive lock on the
+//! target folder, checks the name is free, and fills a private temporary file there with as
+//! many zero bytes as the image has (synced), which proves the folder writable with room to
+//! spare without putting the secret on disk yet; [`StagedPng::publish`], after the commit,
+//! writes the image over the zeros and gives it its final name with a hard link, which is
+//! atomic, fails if the name exists, and does not follow a link there.
+//!
+//! The folder lock is held from the check to the publish, so two runs given the same `--path`
+//! cannot both pass the check and both write the database: the second waits, then finds the
+//! name taken before it touches the database. The lock is advisory (`flock`): it orders runs
+//! of this tool, not other programs.
 
 use std::fs::{File, OpenOptions};
-use std::io::{self, Write};
+use std::io::{self, Seek, Write};
 use std::path::{Path, PathBuf};
 
 use crate::crypto::fill_random;
@@ -33,6 +39,9 @@ pub enum QrError {
     /// PNG encoding failed.
     #[error("cannot encode the PNG image")]
     Encode(#[source] image::ImageError),
+    /// The final path exists (found once the folder lock was held).
+    #[error("'{0}' already exists; choose a new file name")]
+    Exists(String),
     /// The file could not be created or written.
     #[error("cannot write the PNG image to '{path}'")]
     Write {
@@ -97,11 +106,15 @@ pub struct StagedPng {
     temp: PathBuf,
     target: PathBuf,
     bytes: Zeroizing<Vec<u8>>,
+    /// The temporary file, still open, holding zeros until [`StagedPng::publish`].
+    file: File,
+    /// The target folder, locked exclusively until this value is dropped.
+    _folder_lock: File,
 }
 
 impl StagedPng {
-    /// Writes `bytes` to a new temporary file with mode 0600 in the folder of `target`, and
-    /// syncs it. `target` itself is not touched.
+    /// Locks the folder of `target`, checks `target` is free, and reserves the image's size in
+    /// a new temporary file with mode 0600 there (zeros, synced). `target` is not touched.
     pub fn stage(target: &Path, bytes: Zeroizing<Vec<u8>>) -> Result<Self, QrError> {
         let fail = |source| QrError::Write {
             path: target.display().to_string(),
@@ -111,10 +124,16 @@ impl StagedPng {
             .parent()
             .filter(|d| !d.as_os_str().is_empty())
             .unwrap_or(Path::new("."));
+        let folder_lock = File::open(folder).map_err(fail)?;
+        folder_lock.lock().map_err(fail)?;
+        if std::fs::symlink_metadata(target).is_ok() {
+            return Err(QrError::Exists(target.display().to_string()));
+        }
+
         // A random name cannot be guessed ahead by another user of a shared folder; a clash
         // is retried, though at 64 random bits one is unlikely to ever happen.
         let mut tries = 0;
-        let (temp, mut file) = loop {
+        let (temp, file) = loop {
             let mut random = [0u8; 8];
             fill_random(&mut random);
             let name = format!(".totpstore-{:016x}.png.tmp", u64::from_le_bytes(random));
@@ -126,13 +145,18 @@ impl StagedPng {
             }
         };
         // Made first, so that a failed write below removes the file.
-        let staged = Self {
+        let mut staged = Self {
             temp,
             target: target.into(),
             bytes,
+            file,
+            _folder_lock: folder_lock,
         };
-        file.write_all(&staged.bytes)
-            .and_then(|()| file.sync_all())
+        let zeros = vec![0u8; staged.bytes.len()];
+        staged
+            .file
+            .write_all(&zeros)
+            .and_then(|()| staged.file.sync_all())
             .map_err(fail)?;
         Ok(staged)
     }
@@ -140,7 +164,17 @@ impl StagedPng {
     /// Gives the PNG its final name: a hard link, which never replaces an existing file or
     /// follows a link at `target`. Where the file system has no hard links, the image is
     /// written to `target` created new instead. The temporary file is removed either way.
-    pub fn publish(self) -> Result<(), QrError> {
+    pub fn publish(mut self) -> Result<(), QrError> {
+        let fail = |source| QrError::Write {
+            path: self.target.display().to_string(),
+            source,
+        };
+        // Over the reserved zeros: the blocks exist already, so a full disk cannot stop this.
+        self.file
+            .seek(io::SeekFrom::Start(0))
+            .and_then(|_| self.file.write_all(&self.bytes))
+            .and_then(|()| self.file.sync_all())
+            .map_err(fail)?;
         match std::fs::hard_link(&self.temp, &self.target) {
             Ok(()) => Ok(()),
             Err(e) if links_unsupported(&e) => write_new_private_file(&self.target, &self.bytes),

@@ -150,3 +150,39 @@ fn two_keys_racing_to_initialise_a_new_file_leave_one_key_in_charge() {
     }
     assert_eq!(sandbox.rows().len(), PROCESSES / 2);
 }
+
+/// 20 `--force --path same.png` runs for one user used to pass the "path is free" check
+/// together, all write the database, and leave a PNG whose secret a later run had replaced:
+/// now one run wins, the others are refused before touching the database, and the PNG, the
+/// winner's line and the stored secret agree.
+#[test]
+fn forced_runs_sharing_one_png_path_leave_the_png_matching_the_stored_secret() {
+    let sandbox = initialised();
+    sandbox.generate("john", &[]).quiet_uri("john");
+
+    let runs = race(&sandbox, &["--force", "--path", "same.png"]);
+
+    let (winners, losers): (Vec<&Run>, Vec<&Run>) = runs.iter().partition(|r| r.code == Some(0));
+    assert_eq!(
+        winners.len(),
+        1,
+        "exactly one process may publish the PNG: {runs:#?}"
+    );
+    for loser in &losers {
+        assert!(loser.error().contains("already exists"), "{loser:#?}");
+    }
+    let line = winners[0].success();
+    let uri = line
+        .split('\'')
+        .nth(3)
+        .expect("the URI is the second quoted part");
+    let png = decode_qr(&sandbox.join("same.png"));
+    assert_eq!(png.text, uri);
+    assert_eq!(stored_secret(&sandbox.db(), "john"), secret_bytes(uri));
+    let leftovers: Vec<_> = std::fs::read_dir(sandbox.join("."))
+        .expect("read the sandbox")
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
+}

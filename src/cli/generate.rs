@@ -53,12 +53,16 @@ pub async fn run(
         Some(typed) => otp::uri_with_base32(&params, typed.expose_secret()),
         None => otp::uri(&params, &config.secret),
     };
-    // Rendered and written in full to a temporary file before the database write, so that a
-    // folder that cannot take it (read-only, full, gone) fails before a secret is stored.
+    // Rendered, and its room reserved in a temporary file under a folder lock, before the
+    // database write, so that a folder that cannot take it (read-only, full, gone) or a
+    // concurrent run with the same path fails before a secret is stored.
     let png = match &request.png_path {
         Some(path) => {
             let bytes = qr::render_png(uri.expose_secret()).map_err(Error::Qr)?;
-            let staged = qr::StagedPng::stage(Path::new(path), bytes).map_err(Error::Qr)?;
+            let staged = qr::StagedPng::stage(Path::new(path), bytes).map_err(|e| match e {
+                qr::QrError::Exists(_) => Error::invalid("--path", e.to_string()),
+                other => Error::Qr(other),
+            })?;
             Some((path, staged))
         }
         None => None,
