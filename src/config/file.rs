@@ -644,6 +644,11 @@ mod tests {
             matches!(err, ConfigError::SecretNotString { position: Some(p), .. } if p.line == 2),
             "{err}"
         );
+        let message = err.to_string();
+        assert!(
+            message.contains("tag") && !message.contains("abcdefghij"),
+            "{message}"
+        );
     }
 
     #[test]

@@ -251,11 +251,12 @@ pub enum ConfigError {
         /// Where the second document is, when the parser knows.
         position: Option<Position>,
     },
-    /// A key or password is written so that YAML reads it as a number or a boolean, which
-    /// can change it (`1.0` becomes `1`); the value is never shown.
+    /// A key or password is written so that YAML reads it as a number, a boolean or a tagged
+    /// value, which can change it (`1.0` becomes `1`); the value is never shown.
     #[error(
-        "in '{path}'{}: '{key}' must be a string, but YAML reads this value as a number or a \
-         boolean, which can change it; put the value in quotes",
+        "in '{path}'{}: '{key}' must be a plain string, but YAML reads this value as a number, \
+         a boolean or a tagged value, which can change it; put the value in quotes, without a \
+         tag",
         at(.position)
     )]
     SecretNotString {
