@@ -10,6 +10,9 @@ pub mod sqlite;
 #[cfg(any(feature = "mysql", feature = "postgres"))]
 mod address;
 
+#[cfg(any(feature = "mysql", feature = "postgres"))]
+mod server_errors;
+
 #[cfg(feature = "mysql")]
 pub mod mysql;
 

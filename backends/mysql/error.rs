@@ -4,20 +4,10 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::backends::address::{is_socket, sockets_in};
+use crate::backends::server_errors;
 use crate::store::StoreError;
 
 use super::NAME;
-
-/// An error the server reported, in its own words: the driver's text adds a prefix and, for
-/// PostgreSQL, the line of the server's C source that raised it.
-#[derive(Debug, thiserror::Error)]
-#[error("{message}")]
-pub(super) struct ServerError {
-    /// The server's message.
-    message: String,
-    /// The SQLSTATE, kept for `Debug`.
-    code: Option<String>,
-}
 
 /// `ER_LOCK_WAIT_TIMEOUT`: a row or table lock (`innodb_lock_wait_timeout`) or a metadata
 /// lock (`lock_wait_timeout`) was not granted in time.
@@ -33,18 +23,7 @@ pub(super) fn map(e: sqlx::Error) -> StoreError {
             return StoreError::LockTimeout { backend: NAME };
         }
     }
-    match e {
-        sqlx::Error::PoolClosed => StoreError::Closed(NAME),
-        sqlx::Error::Database(db) => StoreError::backend(NAME, server_error(db.as_ref())),
-        other => StoreError::backend(NAME, other),
-    }
-}
-
-fn server_error(db: &dyn sqlx::error::DatabaseError) -> ServerError {
-    ServerError {
-        message: db.message().to_owned(),
-        code: db.code().map(|c| c.into_owned()),
-    }
+    server_errors::map(NAME, e)
 }
 
 /// Maps an insert's error, turning a unique violation into `AlreadyExists(what)`.
@@ -59,11 +38,7 @@ pub(super) fn map_insert(e: sqlx::Error, what: &str) -> StoreError {
 
 /// Maps a failed connection attempt; `target` is the address without credentials.
 pub(super) fn map_connect(e: sqlx::Error, target: &str, timeout: Duration) -> StoreError {
-    match e {
-        sqlx::Error::PoolTimedOut => timed_out(target, timeout),
-        sqlx::Error::Database(db) => connect_error(target, server_error(db.as_ref()).into()),
-        other => connect_error(target, other.into()),
-    }
+    server_errors::map_connect(NAME, e, target, timeout)
 }
 
 /// A driver error explained for the operator: what is wrong, and the fix.
@@ -119,20 +94,12 @@ pub(super) fn map_socket_connect(
 }
 
 fn connect_error(target: &str, source: crate::store::BoxError) -> StoreError {
-    StoreError::Connect {
-        backend: NAME,
-        target: target.to_owned(),
-        source,
-    }
+    server_errors::connect_error(NAME, target, source)
 }
 
 /// The connect timeout ran out.
 pub(super) fn timed_out(target: &str, timeout: Duration) -> StoreError {
-    StoreError::ConnectTimeout {
-        backend: NAME,
-        target: target.to_owned(),
-        seconds: timeout.as_secs_f64(),
-    }
+    server_errors::timed_out(NAME, target, timeout)
 }
 
 /// Whether InnoDB chose this statement as a deadlock victim (error 1213, SQLSTATE 40001).
